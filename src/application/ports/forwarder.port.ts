@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TunnelStream } from './upstream-transport.port.js';
+
+/** Where the forwarder sends one request: a stream to a local upstream, or a peer node's proxy port. */
+export type ForwardTarget =
+  | { readonly kind: 'stream'; readonly open: () => TunnelStream }
+  | { readonly kind: 'node'; readonly proxyAddr: string };
+
+/** How a forward attempt ended, so that the proxy can retry, log and count it. */
+export type ForwardOutcome =
+  | { readonly kind: 'ok'; readonly status: number }
+  /** Nothing reached the upstream (the stream could not be opened): safe to try another upstream. */
+  | { readonly kind: 'not-sent'; readonly error: Error }
+  /** The response has been answered with an error status (502/504) or the client went away. */
+  | { readonly kind: 'failed'; readonly status: number; readonly error: Error };
+
+/** Options of one forward. */
+export interface ForwardOptions {
+  /** Longest wait for the response headers; 0 waits forever. Never bounds the body. */
+  readonly headerTimeoutMs: number;
+}
+
+/**
+ * Sends an HTTP request (or an upgrade) to a target and streams the response back. The implementation owns
+ * the HTTP details (hop-by-hop headers, X-Forwarded-*, error bodies); callers own routing and retries.
+ */
+export interface Forwarder {
+  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome>;
+  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome>;
+}

@@ -1,0 +1,33 @@
+import type { Duplex } from 'node:stream';
+import type { Upstream } from '../../domain/upstream/upstream.js';
+
+/**
+ * A byte stream to an upstream, opened per proxied HTTP request or TCP connection. It behaves like a socket:
+ * `end()` half-closes, `destroy()` resets.
+ */
+export type TunnelStream = Duplex;
+
+/** Raised by `openStream` when the connection has gone away or closed: try another upstream. */
+export class UpstreamGoneError extends Error {
+  constructor(message = 'upstream is gone') {
+    super(message);
+    this.name = 'UpstreamGoneError';
+  }
+}
+
+/**
+ * One registered upstream connection (Piko: one WebSocket carrying a yamux session). The transport adapter
+ * creates it; use cases register it in the routing table and open streams through it.
+ */
+export interface UpstreamConnection extends Upstream {
+  /** Address of the agent, for logs and the status API. */
+  readonly remoteAddress: string;
+  /** False once the peer sent go-away or the connection closed: route new traffic elsewhere. */
+  readonly accepting: boolean;
+  /** Opens a stream to the upstream at once. Throws UpstreamGoneError when `accepting` is false. */
+  openStream(): TunnelStream;
+  /** Asks the agent to stop using this connection (go-away) while in-flight streams finish. */
+  goAway(): void;
+  /** Closes the connection and every stream on it. */
+  close(): void;
+}
