@@ -8,8 +8,8 @@ export class SingleNodeMembership implements ClusterMembership {
 
   constructor(
     readonly localNodeId: NodeId,
-    private readonly proxyAddr: string,
-    private readonly adminAddr: string,
+    /** The advertised addresses, known once the ports are bound. */
+    private readonly addresses: () => { readonly proxyAddr: string; readonly adminAddr: string },
   ) {}
 
   nodes(): readonly Node[] {
@@ -17,8 +17,7 @@ export class SingleNodeMembership implements ClusterMembership {
       {
         id: this.localNodeId,
         status: 'active',
-        proxyAddr: this.proxyAddr,
-        adminAddr: this.adminAddr,
+        ...this.addresses(),
         endpoints: new Map(this.endpoints),
       },
     ];

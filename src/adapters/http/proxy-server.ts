@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../../application/ports/clock.port.js';
+import type { ForwardOutcome, ForwardTarget, Forwarder } from '../../application/ports/forwarder.port.js';
+import type { Logger } from '../../application/ports/logger.port.js';
+import { UpstreamGoneError } from '../../application/ports/upstream-transport.port.js';
+import type { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
+import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
+import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
+import type { AccessLogSink } from './access-entry.js';
+import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
+import { endpointFromRequest } from './passes/endpoint-from-request.js';
+import { stripInternalHeaders } from './passes/strip-internal-headers.js';
+import type { ProxyMetrics } from './proxy-metrics.js';
+
+/** Settings of the proxy port. */
+export interface ProxyServerSettings {
+  /** Longest wait for an upstream's response headers; 0 = none. Never bounds a streaming body. */
+  readonly timeoutMs: number;
+  readonly readHeaderTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+}
+
+/** Collaborators of the proxy port. */
+export interface ProxyServerDeps {
+  readonly route: RouteRequest;
+  readonly unregister: UnregisterUpstream;
+  readonly forwarder: Forwarder;
+  readonly metrics: ProxyMetrics;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly accessLog?: AccessLogSink;
+  /** Handles upgrade requests under `/_piko/` (the TCP tunnel route); returns false if not its path. */
+  readonly pikoUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+}
+
+/** Attempts per request when the chosen upstream has just gone away. */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * The proxy port: downstream HTTP requests and WebSocket upgrades are routed to an upstream of the endpoint
+ * they address. When the upstream chosen has just gone away (its stream cannot be opened), the request goes to
+ * another upstream of the endpoint, since nothing has been sent yet.
+ */
+export class ProxyServer {
+  readonly server: Server;
+  private inFlight = 0;
+  private draining = false;
+  private drained?: () => void;
+
+  constructor(
+    private readonly settings: ProxyServerSettings,
+    private readonly deps: ProxyServerDeps,
+  ) {
+    this.server = createServer({
+      maxHeaderSize: settings.maxHeaderBytes,
+      // Node's default requestTimeout (300 s) would cut long uploads: bound only the header wait.
+      requestTimeout: 0,
+      headersTimeout: settings.readHeaderTimeoutMs,
+      keepAliveTimeout: settings.idleTimeoutMs,
+    });
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (socket.writable && err.code !== 'ECONNRESET') {
+        writeJsonErrorToSocket(socket, 400, 'Bad Request', `bad request: ${err.code ?? err.message}`);
+      } else socket.destroy();
+    });
+  }
+
+  /** Number of requests being handled. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Stops accepting connections and waits until in-flight requests finish (WebSockets and TCP tunnels are
+   * not waited for) or `deadlineMs` passes. Idle keep-alive connections are closed at once.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const cancel = this.deps.clock.schedule(deadlineMs, resolve);
+        this.drained = () => {
+          cancel();
+          resolve();
+        };
+      });
+    }
+    this.server.closeAllConnections();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const started = this.deps.clock.now();
+    const socket = req.socket;
+    const bytesReadAtStart = socket.bytesRead;
+    const bytesWrittenAtStart = socket.bytesWritten;
+    const requestHeaders = this.deps.accessLog === undefined ? undefined : { ...req.headers };
+    this.inFlight++;
+    this.deps.metrics.inFlight.inc();
+    if (this.draining) res.setHeader('connection', 'close');
+
+    let endpointId = '';
+    res.once('close', () => {
+      this.inFlight--;
+      this.deps.metrics.inFlight.dec();
+      const status = res.writableFinished ? res.statusCode : 499;
+      const method = req.method ?? 'GET';
+      const durationMs = this.deps.clock.now() - started;
+      const labels = { status: String(status), method };
+      const bytesIn = socket.bytesRead - bytesReadAtStart;
+      const bytesOut = socket.bytesWritten - bytesWrittenAtStart;
+      this.deps.metrics.requests.inc(labels);
+      this.deps.metrics.latency.observe(durationMs / 1000, labels);
+      this.deps.metrics.requestSize.observe(bytesIn);
+      this.deps.metrics.responseSize.observe(bytesOut);
+      if (requestHeaders !== undefined) {
+        this.deps.accessLog?.({
+          method,
+          host: req.headers.host ?? '',
+          path: (req.url ?? '/').split('?', 1)[0] ?? '/',
+          proto: `HTTP/${req.httpVersion}`,
+          status,
+          durationMs,
+          endpointId,
+          bytesIn,
+          bytesOut,
+          clientIp: socket.remoteAddress ?? '',
+          requestHeaders,
+          responseHeaders: res.getHeaders(),
+        });
+      }
+      if (this.inFlight === 0) this.drained?.();
+    });
+
+    const resolved = endpointFromRequest(req.headers);
+    if (!resolved.ok) {
+      const message =
+        resolved.reason === 'missing' ? ProxyErrors.missingEndpoint : `invalid endpoint id: ${resolved.detail ?? ''}`;
+      writeJsonError(res, 400, message);
+      return;
+    }
+    endpointId = resolved.endpointId;
+    const forwarded = req.headers['x-piko-forward'] === 'true';
+    stripInternalHeaders(req.headers);
+    void this.dispatch(resolved.endpointId, forwarded, (target) =>
+      this.deps.forwarder.forward(req, res, target, { headerTimeoutMs: this.settings.timeoutMs }),
+    ).then((answered) => {
+      if (!answered) writeJsonError(res, 502, ProxyErrors.noUpstreams);
+    });
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    (socket as Socket).setNoDelay?.(true);
+    if (req.url?.startsWith('/_piko/') && this.deps.pikoUpgrade?.(req, socket, head) === true) return;
+    const resolved = endpointFromRequest(req.headers);
+    if (!resolved.ok) {
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', ProxyErrors.missingEndpoint);
+      return;
+    }
+    const forwarded = req.headers['x-piko-forward'] === 'true';
+    stripInternalHeaders(req.headers);
+    void this.dispatch(resolved.endpointId, forwarded, (target) =>
+      this.deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: this.settings.timeoutMs }),
+    ).then((answered) => {
+      if (!answered) writeJsonErrorToSocket(socket, 502, 'Bad Gateway', ProxyErrors.noUpstreams);
+    });
+  }
+
+  /**
+   * Picks a target and hands it to `send`. Upstreams whose stream cannot be opened are unregistered and the
+   * next one is tried. Resolves false when no upstream could take the request.
+   */
+  private async dispatch(
+    endpointId: EndpointId,
+    forwarded: boolean,
+    send: (target: ForwardTarget) => Promise<ForwardOutcome>,
+  ): Promise<boolean> {
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const route = this.deps.route.execute({ endpointId, forwarded, exclude: tried });
+      if (route === undefined) return false;
+      if (route.kind === 'remote') {
+        await send({ kind: 'node', proxyAddr: route.node.proxyAddr });
+        return true;
+      }
+      const upstream = route.upstream;
+      let stream;
+      try {
+        stream = upstream.openStream();
+      } catch (err) {
+        tried.add(upstream.id);
+        if (err instanceof UpstreamGoneError) {
+          this.deps.unregister.execute(upstream, 'gone');
+          continue;
+        }
+        this.deps.log.warn('failed to open upstream stream', { 'endpoint-id': endpointId, error: String(err) });
+        continue;
+      }
+      await send({ kind: 'stream', stream });
+      return true;
+    }
+    return false;
+  }
+}

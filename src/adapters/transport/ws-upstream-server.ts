@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Clock } from '../../application/ports/clock.port.js';
+import type { Logger } from '../../application/ports/logger.port.js';
+import type { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
+import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
+import { endpointIdProblem, type EndpointId } from '../../domain/endpoint/endpoint-id.js';
+import { writeJsonErrorToSocket } from '../http/json-error.js';
+import { MuxSession } from './mux/index.js';
+import { WsUpstreamConnection } from './ws-upstream-connection.js';
+
+/** Path of the upstream route, after any base path: `/piko/v1/upstream/:endpointId` (no underscore, as Piko). */
+export const UPSTREAM_PATH = '/piko/v1/upstream/';
+
+/** Largest WebSocket message accepted: a yamux frame header plus the largest data frame with room to spare. */
+export const MAX_WS_PAYLOAD = 4 * 1024 * 1024;
+
+/** Settings of the upstream port. */
+export interface UpstreamServerSettings {
+  readonly maxStreamsPerSession: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveTimeoutMs: number;
+}
+
+/** Collaborators of the upstream port. */
+export interface UpstreamServerDeps {
+  readonly register: RegisterUpstream;
+  readonly unregister: UnregisterUpstream;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * The upstream port: agents connect with a WebSocket to `/piko/v1/upstream/:endpointId` (a base path before
+ * it is allowed) and the connection carries a yamux session on which this node opens a stream per request.
+ * Invalid endpoint IDs are refused with a 400 before the upgrade.
+ */
+export class WsUpstreamServer {
+  readonly server: Server;
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_PAYLOAD });
+  private readonly connections = new Set<WsUpstreamConnection>();
+  private nextId = 1;
+  private closing = false;
+
+  constructor(
+    private readonly settings: UpstreamServerSettings,
+    private readonly deps: UpstreamServerDeps,
+  ) {
+    this.server = createServer((req, res) => {
+      const body = JSON.stringify({ error: 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId' });
+      res.writeHead(404, { 'content-type': 'application/json' }).end(body + '\n');
+    });
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+  }
+
+  /** Number of connected upstreams. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Refuses new connections (503, which agents retry elsewhere) and sends go-away on every session. */
+  goAwayAll(): void {
+    this.closing = true;
+    this.server.close();
+    for (const c of this.connections) c.goAway();
+  }
+
+  /** Closes every upstream connection and the listening socket. */
+  closeAll(): void {
+    this.closing = true;
+    this.server.close();
+    for (const c of [...this.connections]) c.close();
+    this.server.closeAllConnections();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    const at = path.lastIndexOf(UPSTREAM_PATH);
+    if (at < 0) {
+      writeJsonErrorToSocket(socket, 404, 'Not Found', 'not found');
+      return;
+    }
+    const raw = decodeURIComponentSafe(path.slice(at + UPSTREAM_PATH.length));
+    const problem = raw === undefined ? 'is not valid percent-encoding' : endpointIdProblem(raw);
+    if (problem !== undefined) {
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${problem}`);
+      return;
+    }
+    if (this.closing) {
+      writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw as EndpointId, req));
+  }
+
+  private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage): void {
+    ws.binaryType = 'nodebuffer';
+    const transport = createWebSocketStream(ws);
+    transport.on('error', () => {});
+    const session = new MuxSession(transport, {
+      role: 'server',
+      clock: this.deps.clock,
+      maxStreams: this.settings.maxStreamsPerSession,
+      keepAliveIntervalMs: this.settings.keepaliveIntervalMs,
+      keepAliveTimeoutMs: this.settings.keepaliveTimeoutMs,
+    });
+    const remote = req.socket.remoteAddress ?? '';
+    const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointId, remote, session);
+    this.connections.add(connection);
+    session.on('stream', (stream: Duplex) => {
+      // Agents never open streams in this protocol: refuse politely.
+      stream.destroy();
+    });
+    session.on('goaway', () => this.deps.unregister.execute(connection, 'go-away'));
+    session.once('close', (err?: Error) => {
+      this.connections.delete(connection);
+      this.deps.unregister.execute(connection, err === undefined ? 'closed' : err.message);
+    });
+    this.deps.register.execute(connection);
+  }
+}
+
+function decodeURIComponentSafe(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,105 @@
+import type { Clock } from '../application/ports/clock.port.js';
+import type { Logger } from '../application/ports/logger.port.js';
+import { HttpServiceForwarder } from '../adapters/agent/http-service-forwarder.js';
+import { TcpServiceForwarder } from '../adapters/agent/tcp-service-forwarder.js';
+import { SystemClock } from '../adapters/clock/system-clock.js';
+import type { AgentConfig, ListenerConfig } from '../adapters/config/types.js';
+import { createAccessLogSink } from '../adapters/http/access-log-sink.js';
+import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
+import type { MuxStream } from '../adapters/transport/mux/index.js';
+import { UpstreamListener } from '../adapters/transport/upstream-listener.js';
+
+/** A running agent. */
+export interface AgentProcess {
+  /** Resolves with the fatal error that ended a listener (e.g. a 401), if one does. */
+  readonly fatal: Promise<Error>;
+  /** Requests/connections in flight on all listeners. */
+  activeStreams(): number;
+  /** Go-away on every listener, let in-flight requests finish (within the grace period), then close. */
+  stop(): Promise<void>;
+}
+
+/** Test seams. */
+export interface AgentOverrides {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+interface RunningListener {
+  readonly listener: UpstreamListener;
+  close(): void;
+}
+
+function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, logger: Logger): RunningListener {
+  const listener = new UpstreamListener({
+    url: config.connect.url,
+    endpointId: lc.endpointId,
+    ...(config.connect.token ? { token: config.connect.token } : {}),
+    clock,
+    log: logger.child('client'),
+  });
+  if (lc.protocol === 'http') {
+    const accessLog = createAccessLogSink(lc.accessLog, logger.child('proxy.http.access'));
+    const service = new HttpServiceForwarder({ target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, clock, accessLog);
+    listener.on('stream', (stream: MuxStream) => service.handle(stream));
+    return { listener, close: () => service.close() };
+  }
+  const service = new TcpServiceForwarder({ addr: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, logger.child('proxy.tcp'));
+  listener.on('stream', (stream: MuxStream) => service.handle(stream));
+  return { listener, close: () => service.close() };
+}
+
+/**
+ * Starts every listener of `config` and waits until each has connected once (bounded by `connect.timeout`,
+ * with retries inside it). A listener refused for good (401/403...) makes the agent fail with the reason.
+ */
+export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<AgentProcess> {
+  const clock = overrides.clock ?? new SystemClock();
+  const logger = overrides.logger ?? createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
+  const log = logger.child('main');
+  const running = config.listeners.map((lc) => startListener(config, lc, clock, logger));
+  let reportFatal: (e: Error) => void = () => {};
+  const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
+  const connected = running.map((r, i) => {
+    r.listener.on('fatal', (err: Error) => reportFatal(new Error(`listener ${config.listeners[i]?.endpointId}: ${err.message}`)));
+    return r.listener.start();
+  });
+  const stopAll = (): void => {
+    for (const r of running) {
+      r.listener.shutdown();
+      r.close();
+    }
+  };
+  let timeout: (() => void) | undefined;
+  try {
+    await Promise.race([
+      Promise.all(connected),
+      new Promise<never>((_, reject) => {
+        if (config.connect.timeoutMs > 0) {
+          timeout = clock.schedule(config.connect.timeoutMs, () =>
+            reject(new Error(`could not connect to ${config.connect.url} within ${config.connect.timeoutMs} ms`)),
+          );
+        }
+      }),
+    ]);
+  } catch (err) {
+    stopAll();
+    throw err;
+  } finally {
+    timeout?.();
+  }
+  log.info('agent started', { listeners: config.listeners.map((l) => `${l.protocol}:${l.endpointId}->${l.addr}`) });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    fatal,
+    activeStreams: () => running.reduce((n, r) => n + r.listener.activeStreams, 0),
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info('shutting down', { 'in-flight': running.reduce((n, r) => n + r.listener.activeStreams, 0) });
+        await Promise.all(running.map((r) => r.listener.drain(config.gracePeriodMs)));
+        for (const r of running) r.close();
+        log.info('shutdown complete');
+      })()),
+  };
+}

@@ -1,0 +1,117 @@
+import { Container } from 'inversify';
+import type { Clock } from '../application/ports/clock.port.js';
+import type { Logger } from '../application/ports/logger.port.js';
+import { createAdminApp } from '../adapters/admin/admin-router.js';
+import { startAdminServer, type AdminServer } from '../adapters/admin/admin-server.js';
+import { SystemClock } from '../adapters/clock/system-clock.js';
+import { SingleNodeMembership } from '../adapters/cluster/single-node-membership.adapter.js';
+import type { ServerConfig } from '../adapters/config/types.js';
+import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
+import { PromMetrics } from '../adapters/metrics/prom-metrics.adapter.js';
+import { formatAddress, listen, type BoundAddress } from '../adapters/net/listen.js';
+import { parseHostPort } from '../adapters/config/addresses.js';
+import { asNodeId } from '../domain/node/node.js';
+import { coreModule, runtimeModule } from './modules/core.module.js';
+import { httpModule } from './modules/http.module.js';
+import { transportModule } from './modules/transport.module.js';
+import { TOKENS } from './tokens.js';
+
+/** A running server node. */
+export interface ServerNode {
+  readonly nodeId: string;
+  readonly addresses: { readonly proxy: BoundAddress; readonly upstream: BoundAddress; readonly admin: BoundAddress };
+  readonly container: Container;
+  isReady(): boolean;
+  /**
+   * Ordered, graceful stop within the grace period: not ready, stop accepting downstream connections, let
+   * in-flight requests finish, go-away to agents, close sessions, leave the cluster, stop the admin port.
+   */
+  stop(): Promise<void>;
+}
+
+/** Test seams: a logger or clock other than the process's. */
+export interface ServerOverrides {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+/** Builds the server's container from `config`. */
+export function buildServerContainer(config: ServerConfig, overrides: ServerOverrides, addresses: () => { proxyAddr: string; adminAddr: string }): Container {
+  const container = new Container({ defaultScope: 'Singleton' });
+  const logger = overrides.logger ?? createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
+  container.bind(TOKENS.Config).toConstantValue(config);
+  container.bind(TOKENS.Logger).toConstantValue(logger);
+  container.bind(TOKENS.Metrics).toConstantValue(new PromMetrics({ collectDefaultMetrics: true }));
+  container.bind(TOKENS.ClusterMembership).toConstantValue(new SingleNodeMembership(asNodeId(config.cluster.nodeId), addresses));
+  container.load(runtimeModule(overrides.clock ?? new SystemClock()), coreModule, transportModule, httpModule);
+  return container;
+}
+
+/** Starts a server node: admin port first (not ready), then upstream and proxy ports, then ready. */
+export async function startServerNode(config: ServerConfig, overrides: ServerOverrides = {}): Promise<ServerNode> {
+  const advertised = { proxyAddr: '', adminAddr: '' };
+  const container = buildServerContainer(config, overrides, () => advertised);
+  const log = container.get(TOKENS.Logger).child('server');
+  const clock = container.get(TOKENS.Clock);
+  let ready = false;
+
+  const directory = container.get(TOKENS.UpstreamDirectory);
+  const metrics = container.get(TOKENS.Metrics);
+  const admin: AdminServer = await startAdminServer(
+    createAdminApp({
+      isReady: () => ready,
+      metrics,
+      upstreamEndpoints: () => directory.endpointCounts(),
+      logger: container.get(TOKENS.Logger).child('admin'),
+    }),
+    parseHostPort(config.admin.bindAddr)?.host ?? '',
+    parseHostPort(config.admin.bindAddr)?.port ?? 8002,
+  );
+  const upstream = container.get(TOKENS.UpstreamServer);
+  const proxy = container.get(TOKENS.ProxyServer);
+  const membership = container.get(TOKENS.ClusterMembership);
+  let upstreamAddr: BoundAddress;
+  let proxyAddr: BoundAddress;
+  try {
+    upstreamAddr = await listen(upstream.server, config.upstream.bindAddr);
+    proxyAddr = await listen(proxy.server, config.proxy.bindAddr);
+  } catch (err) {
+    upstream.closeAll();
+    proxy.server.close();
+    await admin.stop();
+    throw err;
+  }
+  advertised.proxyAddr = config.proxy.advertiseAddr || formatAddress(proxyAddr);
+  advertised.adminAddr = config.admin.advertiseAddr || formatAddress(admin.address);
+  await membership.start();
+  ready = true;
+  log.info('server started', {
+    'node-id': config.cluster.nodeId,
+    'proxy-addr': formatAddress(proxyAddr),
+    'upstream-addr': formatAddress(upstreamAddr),
+    'admin-addr': formatAddress(admin.address),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    const deadline = clock.now() + config.gracePeriodMs;
+    const remaining = (): number => Math.max(0, deadline - clock.now());
+    ready = false;
+    log.info('shutting down', { 'in-flight': proxy.requestsInFlight, upstreams: upstream.size });
+    await proxy.drain(remaining());
+    upstream.goAwayAll();
+    upstream.closeAll();
+    await membership.leave();
+    container.get(TOKENS.Forwarder).close();
+    await admin.stop();
+    log.info('shutdown complete');
+  };
+
+  return {
+    nodeId: config.cluster.nodeId,
+    addresses: { proxy: proxyAddr, upstream: upstreamAddr, admin: admin.address },
+    container,
+    isReady: () => ready,
+    stop: () => (stopping ??= stop()),
+  };
+}

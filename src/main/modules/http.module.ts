@@ -1,0 +1,53 @@
+import { ContainerModule } from 'inversify';
+import type { Clock } from '../../application/ports/clock.port.js';
+import type { Forwarder } from '../../application/ports/forwarder.port.js';
+import type { Logger } from '../../application/ports/logger.port.js';
+import type { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
+import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
+import type { ServerConfig } from '../../adapters/config/types.js';
+import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
+import { HttpProxyForwarder } from '../../adapters/http/http-proxy-forwarder.adapter.js';
+import { declareProxyMetrics } from '../../adapters/http/proxy-metrics.js';
+import { ProxyServer } from '../../adapters/http/proxy-server.js';
+import type { PromMetrics } from '../../adapters/metrics/prom-metrics.adapter.js';
+import { TOKENS } from '../tokens.js';
+
+/** The proxy port and its forwarder. */
+export const httpModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.Forwarder)
+    .toResolvedValue((clock: Clock) => new HttpProxyForwarder(clock), [TOKENS.Clock])
+    .inSingletonScope();
+  bind(TOKENS.ProxyServer)
+    .toResolvedValue(
+      (
+        cfg: ServerConfig,
+        route: RouteRequest,
+        unregister: UnregisterUpstream,
+        forwarder: Forwarder,
+        metrics: PromMetrics,
+        log: Logger,
+        clock: Clock,
+      ) => {
+        const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
+        return new ProxyServer(
+          {
+            timeoutMs: cfg.proxy.timeoutMs,
+            readHeaderTimeoutMs: cfg.proxy.http.readHeaderTimeoutMs,
+            idleTimeoutMs: cfg.proxy.http.idleTimeoutMs,
+            maxHeaderBytes: cfg.proxy.http.maxHeaderBytes,
+          },
+          {
+            route,
+            unregister,
+            forwarder,
+            metrics: declareProxyMetrics(metrics),
+            log: log.child('proxy'),
+            clock,
+            ...(accessLog !== undefined ? { accessLog } : {}),
+          },
+        );
+      },
+      [TOKENS.Config, TOKENS.RouteRequest, TOKENS.UnregisterUpstream, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
+    )
+    .inSingletonScope();
+});
