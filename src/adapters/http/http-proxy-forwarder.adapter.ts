@@ -45,6 +45,7 @@ export class HttpProxyForwarder implements Forwarder {
         agent: new StreamAgent(stream),
         headerTimeoutMs: options.headerTimeoutMs,
         xfwd: true,
+        oneShot: true,
         abort: () => stream.destroy(),
       };
     }

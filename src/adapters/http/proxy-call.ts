@@ -32,6 +32,7 @@ interface Call {
 }
 
 const kCall = Symbol('piko.proxyCall');
+const CLOSE_HEADERS = { connection: 'close' } as const;
 type WithCall = IncomingMessage & { [kCall]?: Call };
 
 /** What one proxied call needs. */
@@ -44,6 +45,8 @@ export interface ProxyCallOptions {
   readonly headerTimeoutMs: number;
   /** Whether to add X-Forwarded-For/-Port/-Proto/-Host. */
   readonly xfwd: boolean;
+  /** Send `Connection: close` upstream: the connection carries this one request only (a tunnel stream). */
+  readonly oneShot?: boolean;
   /** Called when the timer fires before a request object exists, to unblock the call. */
   readonly abort?: () => void;
 }
@@ -95,7 +98,8 @@ export class ProxyCaller {
       res.once('close', () => {
         if (!res.writableFinished) call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() });
       });
-      this.proxy.web(req, res, { target: options.target, agent: options.agent, xfwd: options.xfwd }, (err) => {
+      const headers = options.oneShot === true ? CLOSE_HEADERS : undefined;
+      this.proxy.web(req, res, { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) }, (err) => {
         call.cancelTimer?.();
         const status = call.timedOut ? 504 : 502;
         if (res.headersSent || res.destroyed) res.destroy();

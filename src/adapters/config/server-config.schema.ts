@@ -1,0 +1,165 @@
+import { accessLogTree, LOG_TREE } from './shared-schema.js';
+import { defineSchema, type SchemaTree } from './schema-tools.js';
+
+const NOT_YET = 'Not supported yet: setting it is an error.';
+const UNUSED = 'Accepted for Piko compatibility, not used yet.';
+
+/** Piko's JWT verification group (`<port>.auth`), accepted so Piko configs load; setting any key is rejected. */
+function authTree(port: string): SchemaTree {
+  const field = (doc: string, format: 'text' | 'bool' | 'duration', def: unknown, sensitive = false) => ({
+    doc: `${doc} ${NOT_YET}`,
+    format,
+    default: def,
+    inactive: 'reject' as const,
+    ...(sensitive ? { sensitive: true } : {}),
+  });
+  return {
+    hmac_secret_key: field(`Shared secret verifying HS256/384/512 tokens on the ${port} port.`, 'text', '', true),
+    rsa_public_key: field('PEM text of an RSA public key verifying RS256/384/512 tokens.', 'text', ''),
+    ecdsa_public_key: field('PEM text of an EC public key verifying ES256/384/512 tokens.', 'text', ''),
+    audience: field('Required token audience.', 'text', ''),
+    issuer: field('Required token issuer.', 'text', ''),
+    disable_disconnect_on_expiry: field('Keep upstream connections open when their token expires.', 'bool', false),
+    jwks: {
+      endpoint: field('JWKS URL (http, https or file) to fetch verification keys from.', 'text', ''),
+      cache_ttl: field('Refresh interval of a remote JWKS.', 'duration', '0s'),
+      timeout: field('HTTP timeout fetching the JWKS.', 'duration', '0s'),
+    },
+  };
+}
+
+/** Piko's TLS group (`<port>.tls`), accepted so Piko configs load; setting any key is rejected. */
+function tlsTree(port: string): SchemaTree {
+  const field = (doc: string, format: 'text' | 'bool' = 'text') => ({
+    doc: `${doc} ${NOT_YET}`,
+    format,
+    default: format === 'bool' ? false : '',
+    inactive: 'reject' as const,
+  });
+  return {
+    cert: field(`PEM certificate file of the ${port} port.`),
+    key: field(`PEM key file of the ${port} port.`),
+    client_cas: field('PEM CA bundle; when set, clients must present a certificate it verifies.'),
+    client: {
+      cert: field('Client certificate presented when dialling other nodes.'),
+      key: field('Key of client.cert.'),
+      root_cas: field('CA bundle verifying other nodes.'),
+      insecure_skip_verify: field('Skip verifying other nodes.', 'bool'),
+      server_name: field('Name to verify other nodes against.'),
+    },
+  };
+}
+
+/**
+ * Schema of `piko-ts server`, keyed like Piko's server YAML (§2.2 of the Piko notes). Defaults are Piko's;
+ * `upstream.max_streams_per_session` and `upstream.keepalive_*` are ours. Piko's auth, TLS and tenant keys
+ * are accepted but rejected when set; its rebalance, join and gossip keys are accepted with a warning.
+ */
+export const serverConfigSchema = defineSchema(
+  {
+    proxy: {
+      bind_addr: { doc: 'Listen address for downstream clients.', format: 'bind-addr', default: ':8000' },
+      advertise_addr: {
+        doc: 'Address other nodes use to forward requests to this node; inferred from bind_addr when empty.',
+        format: 'advertise-addr',
+        default: '',
+      },
+      timeout: {
+        doc: 'Time allowed to forward a request until response headers arrive; 0 turns it off. Upgrades are exempt.',
+        format: 'duration',
+        default: '30s',
+      },
+      access_log: accessLogTree('proxy'),
+      http: {
+        read_timeout: { doc: 'Time allowed to read a whole request, body included; 0 = none.', format: 'duration', default: '10s' },
+        read_header_timeout: {
+          doc: 'Time allowed to read request headers; 0 falls back to read_timeout.',
+          format: 'duration',
+          default: '10s',
+        },
+        write_timeout: { doc: 'Time allowed to write a response; 0 = none.', format: 'duration', default: '10s' },
+        idle_timeout: { doc: 'How long an idle keep-alive connection is kept; 0 = none.', format: 'duration', default: '5m' },
+        max_header_bytes: { doc: 'Largest request line plus headers, in bytes.', format: 'positive-int', default: 1_048_576 },
+      },
+      auth: authTree('proxy'),
+      tls: tlsTree('proxy'),
+    },
+    upstream: {
+      bind_addr: { doc: 'Listen address for agent (upstream) connections.', format: 'bind-addr', default: ':8001' },
+      advertise_addr: {
+        doc: 'Address agents are told to use for this node; inferred from bind_addr when empty.',
+        format: 'advertise-addr',
+        default: '',
+      },
+      max_streams_per_session: {
+        doc: 'Most concurrent streams on one agent session (piko-ts only).',
+        format: 'positive-int',
+        default: 8192,
+      },
+      keepalive_interval: {
+        doc: 'Interval of keepalive pings on agent sessions; 0 turns pings off (piko-ts only).',
+        format: 'duration',
+        default: '30s',
+      },
+      keepalive_timeout: {
+        doc: 'A session whose ping is unanswered for this long is closed (piko-ts only).',
+        format: 'nonzero-duration',
+        default: '10s',
+      },
+      auth: authTree('upstream'),
+      rebalance: {
+        threshold: {
+          doc: `Shed connections when above the cluster average by this fraction; 0 disables. ${UNUSED}`,
+          format: 'non-negative-number',
+          default: 0,
+          inactive: 'warn',
+        },
+        shed_rate: {
+          doc: `Largest fraction of the cluster average shed per second. ${UNUSED}`,
+          format: 'ratio',
+          default: 0.005,
+          inactive: 'warn',
+        },
+        min_conns: { doc: `Do not rebalance below this many connections. ${UNUSED}`, format: 'uint', default: 50, inactive: 'warn' },
+      },
+      tls: tlsTree('upstream'),
+      tenants: {
+        doc: `Tenants with their own auth, as a list of mappings (YAML or PIKO_UPSTREAM_TENANTS). ${NOT_YET}`,
+        format: 'tenants',
+        default: [],
+        inactive: 'reject',
+        noArg: true,
+      },
+    },
+    admin: {
+      bind_addr: { doc: 'Listen address of the admin API (health, readiness, metrics, status).', format: 'bind-addr', default: ':8002' },
+      advertise_addr: {
+        doc: 'Address other nodes use to reach this admin API; inferred from bind_addr when empty.',
+        format: 'advertise-addr',
+        default: '',
+      },
+      auth: authTree('admin'),
+      tls: tlsTree('admin'),
+    },
+    cluster: {
+      node_id: {
+        doc: 'Node ID, unique per process lifetime; generated (node_id_prefix + 7 random characters) when empty.',
+        format: 'node-id',
+        default: '',
+      },
+      node_id_prefix: { doc: 'Prefix of a generated node ID (such as a pod name and -).', format: 'node-id-prefix', default: '' },
+      join: { doc: `Addresses of cluster members to join. ${UNUSED}`, format: 'address-list', default: [], inactive: 'warn' },
+      join_timeout: { doc: `Upper bound on the join retries. ${UNUSED}`, format: 'nonzero-duration', default: '1m', inactive: 'warn' },
+      abort_if_join_fails: { doc: `Exit when joining fails. ${UNUSED}`, format: 'bool', default: true, inactive: 'warn' },
+      gossip: {
+        bind_addr: { doc: `Gossip listen address (TCP and UDP). ${UNUSED}`, format: 'bind-addr', default: ':8003', inactive: 'warn' },
+        advertise_addr: { doc: `Gossip address given to peers. ${UNUSED}`, format: 'advertise-addr', default: '', inactive: 'warn' },
+        interval: { doc: `Gossip round period. ${UNUSED}`, format: 'nonzero-duration', default: '100ms', inactive: 'warn' },
+        max_packet_size: { doc: `Largest gossip datagram. ${UNUSED}`, format: 'positive-int', default: 1400, inactive: 'warn' },
+      },
+    },
+    log: LOG_TREE,
+    grace_period: { doc: 'Total budget for a graceful shutdown; must not be 0.', format: 'nonzero-duration', default: '1m' },
+  },
+  'PIKO_',
+);

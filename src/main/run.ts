@@ -1,0 +1,33 @@
+import type { Logger } from '../application/ports/logger.port.js';
+
+/**
+ * Runs `stop` on the first SIGTERM or SIGINT and exits 0 when it finishes (1 if it fails). A second signal
+ * exits at once, for an operator who does not want to wait for the grace period.
+ */
+export function onShutdownSignal(stop: () => Promise<void>, log: Logger): void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    signalled = true;
+    log.info('signal received: shutting down', { signal });
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+/** Prints a start-up failure as one line on stderr and exits 1. */
+export function failStartup(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
