@@ -157,7 +157,7 @@ export class ProxyServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     (socket as Socket).setNoDelay?.(true);
-    if (req.url?.startsWith('/_piko/') && this.deps.pikoUpgrade?.(req, socket, head) === true) return;
+    if (req.url?.includes('/_piko/') === true && this.deps.pikoUpgrade?.(req, socket, head) === true) return;
     const resolved = endpointFromRequest(req.headers);
     if (!resolved.ok) {
       writeJsonErrorToSocket(socket, 400, 'Bad Request', ProxyErrors.missingEndpoint);

@@ -4,7 +4,7 @@ import type { Cancel, Clock } from '../../application/ports/clock.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
 import { DEFAULT_BACKOFF, nextBackoff, type BackoffPolicy } from '../../application/services/backoff.js';
 import { MuxSession, type MuxStream } from './mux/index.js';
-import { DialError, dialWebSocket, upstreamUrl } from './ws-upstream-dialer.js';
+import { DialError, dialWebSocket, upstreamUrl, type DialOptions } from './ws-upstream-dialer.js';
 
 /** Options of an upstream listener. */
 export interface UpstreamListenerOptions {
@@ -12,6 +12,8 @@ export interface UpstreamListenerOptions {
   readonly url: string;
   readonly endpointId: string;
   readonly token?: string;
+  /** TLS and handshake options of the WebSocket dial. */
+  readonly dial?: DialOptions;
   readonly clock: Clock;
   readonly log: Logger;
   readonly backoff?: BackoffPolicy;
@@ -61,13 +63,13 @@ export class UpstreamListener extends EventEmitter {
    * Stops taking new streams: sends go-away so the server routes new traffic elsewhere at once, waits for the
    * streams in flight to finish (at most `deadlineMs`), then closes the sessions.
    */
-  async drain(deadlineMs: number): Promise<void> {
+  async drain(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stop();
     for (const s of this.sessions) if (!s.closed) s.goAway(0);
     const { clock } = this.options;
     const until = clock.now() + deadlineMs;
     while (this.activeStreams > 0 && clock.now() < until) {
-      await new Promise<void>((resolve) => clock.schedule(Math.min(50, until - clock.now()), resolve));
+      await new Promise<void>((resolve) => clock.schedule(Math.max(1, Math.min(50, until - clock.now())), resolve));
     }
     this.shutdown();
   }
@@ -93,7 +95,7 @@ export class UpstreamListener extends EventEmitter {
     while (!this.stopped) {
       let session: MuxSession;
       try {
-        const ws = await dialWebSocket(target, token ? { token } : {});
+        const ws = await dialWebSocket(target, { ...(this.options.dial ?? {}), ...(token ? { token } : {}) });
         if (this.stopped) {
           ws.terminate();
           return;

@@ -20,6 +20,14 @@ export class DialError extends Error {
 /** Options of one WebSocket dial. */
 export interface DialOptions {
   readonly token?: string;
+  /** TLS options for wss:// (CA bundle, client certificate for mTLS, verification). */
+  readonly tls?: {
+    readonly ca?: string | Buffer;
+    readonly cert?: string | Buffer;
+    readonly key?: string | Buffer;
+    readonly rejectUnauthorized?: boolean;
+    readonly servername?: string;
+  };
   readonly handshakeTimeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -53,6 +61,7 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       perMessageDeflate: false,
       maxPayload: MAX_WS_PAYLOAD,
       handshakeTimeout: options.handshakeTimeoutMs ?? 60_000,
+      ...(options.tls ?? {}),
     });
     ws.binaryType = 'nodebuffer';
     let done = false;

@@ -9,6 +9,7 @@ import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
 import { HttpProxyForwarder } from '../../adapters/http/http-proxy-forwarder.adapter.js';
 import { declareProxyMetrics } from '../../adapters/http/proxy-metrics.js';
 import { ProxyServer } from '../../adapters/http/proxy-server.js';
+import { createTcpTunnelRoute } from '../../adapters/http/tcp-tunnel-route.js';
 import type { PromMetrics } from '../../adapters/metrics/prom-metrics.adapter.js';
 import { TOKENS } from '../tokens.js';
 
@@ -29,6 +30,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
         clock: Clock,
       ) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
+        const pikoUpgrade = createTcpTunnelRoute({ route, unregister, forwarder, log: log.child('proxy.tcp') });
         return new ProxyServer(
           {
             timeoutMs: cfg.proxy.timeoutMs,
@@ -43,6 +45,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
             metrics: declareProxyMetrics(metrics),
             log: log.child('proxy'),
             clock,
+            pikoUpgrade,
             ...(accessLog !== undefined ? { accessLog } : {}),
           },
         );

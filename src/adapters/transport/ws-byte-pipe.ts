@@ -1,0 +1,74 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+
+/** Pause reading the stream when this much is queued on the WebSocket, resume below a quarter of it. */
+const WS_HIGH_WATER = 1024 * 1024;
+
+/** How a byte pipe ended. */
+export type PipeEnd = { readonly clean: true } | { readonly clean: false; readonly reason: string };
+
+/**
+ * Pipes a byte stream over a WebSocket used as a byte pipe (Piko's TCP-over-WebSocket: binary messages,
+ * boundaries meaningless), both ways, with backpressure, and with half-close: an empty binary message means
+ * "no more bytes from this side" and ends only that direction. Piko closes both directions when either ends
+ * (its §4.4); its clients never send empty messages, so they interoperate. When both directions have ended
+ * the WebSocket is closed normally; an error on either side tears both down (a reset stays a reset).
+ */
+export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex): Promise<PipeEnd> {
+  return new Promise((resolve) => {
+    let localEnded = false; // our stream ended: we sent the empty message
+    let remoteEnded = false; // the peer sent the empty message: we ended the stream's writable side
+    let done = false;
+    const finish = (end: PipeEnd): void => {
+      if (done) return;
+      done = true;
+      if (end.clean) ws.close(1000);
+      else {
+        ws.terminate();
+        stream.destroy();
+      }
+      resolve(end);
+    };
+    const maybeDone = (): void => {
+      if (localEnded && remoteEnded && stream.writableFinished) finish({ clean: true });
+    };
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        ws.close(1003, 'binary messages only');
+        finish({ clean: false, reason: 'text message on a byte pipe' });
+        return;
+      }
+      if (data.length === 0) {
+        remoteEnded = true;
+        stream.end();
+        return;
+      }
+      if (!stream.write(data)) ws.pause();
+    });
+    stream.on('drain', () => ws.resume());
+    stream.on('finish', maybeDone);
+
+    stream.on('data', (chunk: Buffer) => {
+      ws.send(chunk, { binary: true }, onSent);
+      if (ws.bufferedAmount > WS_HIGH_WATER) stream.pause();
+    });
+    function onSent(err?: Error): void {
+      if (err !== undefined) return; // the close handler reports it
+      if (stream.isPaused() && ws.bufferedAmount < WS_HIGH_WATER / 4) stream.resume();
+    }
+    stream.on('end', () => {
+      localEnded = true;
+      ws.send(Buffer.alloc(0), { binary: true }, () => maybeDone());
+    });
+    stream.on('error', (err: Error) => finish({ clean: false, reason: err.message }));
+    stream.on('close', () => {
+      if (!(localEnded && remoteEnded)) finish({ clean: false, reason: 'stream closed before both directions ended' });
+    });
+    ws.on('error', (err: Error) => finish({ clean: false, reason: err.message }));
+    ws.on('close', (code: number) => {
+      if (!(localEnded && remoteEnded)) finish({ clean: false, reason: `websocket closed (${code})` });
+      else if (!done) finish({ clean: true });
+    });
+  });
+}
