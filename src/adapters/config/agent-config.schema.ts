@@ -27,7 +27,7 @@ export const listenerConfigSchema = defineSchema(
       default: '',
       noArg: true,
     },
-    protocol: { doc: 'http or tcp.', format: 'protocol', default: 'http', noArg: true },
+    protocol: { doc: 'Protocol of the local service: http or tcp.', format: 'protocol', default: 'http', noArg: true },
     access_log: accessLogTree('listener'),
     timeout: {
       doc: 'Time allowed for the local service to send response headers (http) or accept the connection (tcp); 0 = none.',

@@ -40,11 +40,11 @@ export function parseArgv(argv: readonly string[], kinds: ReadonlyMap<string, Fl
       continue;
     }
     const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') ? arg.slice(2, eq < 0 ? undefined : eq) : arg;
-    const kind = kinds.get(name);
-    if (kind === undefined || !arg.startsWith('--')) {
-      const display = arg.startsWith('--') ? `--${name}` : arg.split('=')[0] ?? arg;
-      throw new ConfigError('CONFIG_USAGE', display, `unknown flag${didYouMean(name.replace(/^-+/, ''), kinds.keys(), (s) => `--${s}`)}`);
+    const written = eq < 0 ? arg : arg.slice(0, eq);
+    const name = written.slice(written.startsWith('--') ? 2 : 1);
+    const kind = arg.startsWith('--') ? kinds.get(name) : undefined;
+    if (kind === undefined) {
+      throw new ConfigError('CONFIG_USAGE', written, `unknown flag${didYouMean(name, kinds.keys(), (s) => `--${s}`)}`);
     }
     let text: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (kind === 'bool') {

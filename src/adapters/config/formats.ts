@@ -20,6 +20,11 @@ export interface ConfigFormat {
   validate(value: unknown): void;
   /** Converts text; never throws, and returns the text unchanged when it is not convertible. */
   coerce?(text: string): unknown;
+  /**
+   * The value is text, so a YAML number is read as its digits (`node_id: 42`, `addr: 3000`), as Go's
+   * yaml.v3 decodes a number into a string field. Never set for durations: `timeout: 30` must fail (T4).
+   */
+  readonly textual?: boolean;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -113,10 +118,11 @@ function stringList(hint: string, check: (item: string) => boolean, reason: stri
   };
 }
 
-function stringMatching(check: (text: string) => boolean, hint: string, reason: string): ConfigFormat {
+function stringMatching(check: (text: string) => boolean, hint: string, reason: string, textual = false): ConfigFormat {
   return {
     hint,
     flag: 'value',
+    textual,
     validate(value) {
       if (typeof value !== 'string' || !check(value)) fail(reason);
     },
@@ -143,8 +149,7 @@ function isUrl(text: string, schemes: readonly string[]): boolean {
   }
 }
 
-/** Every format a schema field may name. */
-export const CONFIG_FORMATS = {
+const FORMATS = {
   duration: duration(true),
   'nonzero-duration': duration(false),
   'bind-addr': stringMatching(
@@ -175,7 +180,7 @@ export const CONFIG_FORMATS = {
   'idle-conns': integer(-1, 'int', 'must be an integer >= -1 (-1 = unlimited)'),
   'non-negative-number': number(Number.MAX_VALUE, 'must be a number >= 0'),
   ratio: number(1, 'must be a number between 0 and 1'),
-  text: stringMatching(() => true, 'string', 'must be a string'),
+  text: stringMatching(() => true, 'string', 'must be a string', true),
   'header-list': stringList(
     'strings',
     (item) => HEADER_NAME.test(item),
@@ -187,11 +192,13 @@ export const CONFIG_FORMATS = {
     (text) => text === '' || NODE_ID.test(text),
     'string',
     'must be empty (generated) or 1 to 128 characters of [A-Za-z0-9._-]',
+    true,
   ),
   'node-id-prefix': stringMatching(
     (text) => NODE_ID_PREFIX.test(text),
     'string',
     'must be at most 121 characters of [A-Za-z0-9._-]',
+    true,
   ),
   'connect-url': stringMatching(
     (text) => isUrl(text, ['http:', 'https:', 'ws:', 'wss:']),
@@ -206,8 +213,8 @@ export const CONFIG_FORMATS = {
   'endpoint-id': {
     hint: 'endpoint',
     flag: 'value',
+    textual: true,
     validate(value) {
-      if (typeof value === 'number' && Number.isInteger(value)) value = String(value);
       if (value === '') fail('is required');
       const problem = typeof value === 'string' ? endpointIdProblem(value) : 'must be a string';
       if (problem !== undefined) fail(problem);
@@ -216,6 +223,7 @@ export const CONFIG_FORMATS = {
   'listener-addr': {
     hint: 'addr',
     flag: 'value',
+    textual: true,
     validate(value) {
       if (value === '') fail('is required');
       const parsed = parseListenerAddr(value);
@@ -224,11 +232,16 @@ export const CONFIG_FORMATS = {
   },
   listeners: mappingList('must be a list of listener mappings'),
   tenants: mappingList('must be a list of tenant mappings'),
-} as const satisfies Record<string, ConfigFormat>;
+} satisfies Record<string, ConfigFormat>;
 
 /** The name of a format in {@link CONFIG_FORMATS}. */
-export type FormatName = keyof typeof CONFIG_FORMATS;
+export type FormatName = keyof typeof FORMATS;
 
+/** Every format a schema field may name. */
+export const CONFIG_FORMATS: Readonly<Record<FormatName, ConfigFormat>> = FORMATS;
+
+// convict's format registry is process-wide; registering on import means any schema module that imports
+// this file can be handed to convict.
 for (const [name, format] of Object.entries(CONFIG_FORMATS) as [FormatName, ConfigFormat][]) {
   convict.addFormat({
     name,

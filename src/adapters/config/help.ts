@@ -12,12 +12,17 @@ const BIN = 'piko-ts';
 const WIDTH = 100;
 const INDENT = '          ';
 
-const PRECEDENCE = [
-  'Precedence: flags > PIKO_* environment variables > config file > defaults (Piko lets the file win over',
-  'flags; piko-ts does not). Every flag is also a config file key and a variable: --proxy.bind-addr is',
-  'proxy.bind_addr and PIKO_PROXY_BIND_ADDR. Durations need a unit (100ms, 30s, 5m, 1h, 1m30s); 0 turns a',
-  'timeout off. Lists are comma-separated and/or repeated. Booleans are --flag or --flag=false.',
-].join('\n');
+/** The paragraph on precedence and syntax, with an example flag of the command. */
+function precedence(exampleKey: string, exampleEnv: string): string {
+  return wrap(
+    'Precedence: flags > PIKO_* environment variables > config file > defaults (Piko lets the file win ' +
+      'over flags; piko-ts does not). Every flag is also a config file key and a variable: ' +
+      `--${exampleKey.replaceAll('_', '-')} is ${exampleKey} and ${exampleEnv}. Durations need a unit (100ms, 30s, ` +
+      '5m, 1h, 1m30s); 0 turns a timeout off. Lists are comma-separated and/or repeated. Booleans are ' +
+      '--flag or --flag=false.',
+    '',
+  );
+}
 
 function wrap(text: string, indent: string): string {
   const lines: string[] = [];
@@ -69,7 +74,7 @@ export function serverHelp(): string {
       '',
     ),
     '',
-    PRECEDENCE,
+    precedence('proxy.bind_addr', 'PIKO_PROXY_BIND_ADDR'),
     '',
     flagSection('Flags', [...CONFIG_FILE_LEAVES, ...schemaLeaves(serverConfigSchema)]),
     HELP_FLAG,
@@ -113,9 +118,10 @@ export function agentHelp(subcommand?: AgentSubcommand): string {
       head.push(
         '',
         wrap(
-          '<addr> is a port (3000 means localhost:3000), host:port' +
-            (subcommand === 'http' ? ', or an http(s) URL with an optional path.' : '.') +
-            ' This listener replaces any listeners: of the config file.',
+          '<addr> is a port (3000 means localhost:3000)' +
+            (subcommand === 'http' ? ', host:port, or an http(s) URL with an optional path.' : ' or host:port.') +
+            ' This listener replaces any listeners: of the config file. Listener flags are the keys of a ' +
+            'listeners[] item (--access-log.level is access_log.level) and their variables are PIKO_LISTENER_*.',
           '',
         ),
       );
@@ -125,7 +131,7 @@ export function agentHelp(subcommand?: AgentSubcommand): string {
   return [
     ...head,
     '',
-    PRECEDENCE,
+    precedence('connect.url', 'PIKO_CONNECT_URL'),
     '',
     ...(listenerFlags.length > 0 ? [flagSection('Listener flags', listenerFlags), ''] : []),
     shared,

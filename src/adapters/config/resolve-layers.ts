@@ -59,8 +59,8 @@ function reasonOf(err: unknown): string {
 /**
  * Checks a mapping from a file against a schema: unknown keys (with a suggestion), a scalar where a group
  * is expected (Piko's wiki once showed `access_log: true`), a mapping where a value is expected. `null`
- * values are dropped, so a group whose keys are all commented out keeps its defaults. Returns the cleaned
- * copy that convict may load safely.
+ * values are dropped, so a group whose keys are all commented out keeps its defaults; a number given for a
+ * textual field becomes its digits. Returns the cleaned copy that convict may load safely.
  */
 export function checkFileTree(value: unknown, schema: ConfigSchema, prefix: string): Record<string, unknown> {
   if (!isPlainObject(value)) {
@@ -72,7 +72,7 @@ export function checkFileTree(value: unknown, schema: ConfigSchema, prefix: stri
     const path = prefix + key;
     const node = Object.hasOwn(schema, key) ? schema[key] : undefined;
     if (node === undefined) {
-      throw new ConfigError('CONFIG_UNKNOWN_KEY', path, `unknown key${didYouMean(key, Object.keys(schema))}`);
+      throw new ConfigError('CONFIG_UNKNOWN_KEY', path, `unknown key${didYouMean(key, Object.keys(schema), (s) => prefix + s)}`);
     }
     if (!isField(node)) {
       if (!isPlainObject(child)) {
@@ -88,7 +88,7 @@ export function checkFileTree(value: unknown, schema: ConfigSchema, prefix: stri
       }
       throw new ConfigError('CONFIG_INVALID_VALUE', path, `${reason} (got a mapping)`);
     } else {
-      out[key] = child;
+      out[key] = typeof child === 'number' && CONFIG_FORMATS[node.format].textual === true ? String(child) : child;
     }
   }
   return out;

@@ -65,7 +65,8 @@ export function envNameOf(prefix: string, path: string): string {
   return prefix + path.toUpperCase().replaceAll('.', '_');
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes an object graph in place (config results and schemas are immutable) and returns it. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

@@ -19,7 +19,7 @@ const loose = (name: string): string => name.toLowerCase().replace(/[-_]/g, '');
  */
 export function suggest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.min(3, Math.floor(name.length / 3));
+  let bestDistance = Math.min(3, Math.ceil(name.length / 3));
   for (const candidate of candidates) {
     if (loose(candidate) === loose(name)) return candidate;
     const distance = editDistance(name, candidate);
