@@ -1,6 +1,9 @@
 import type { Cancel, Clock } from '../../application/ports/clock.port.js';
 
-/** The Clock port on the process's monotonic clock and Node timers. Timers do not keep the process alive. */
+/**
+ * The Clock port on the process's monotonic clock and Node timers. Timers keep the process alive, as a
+ * reconnect wait must: an agent between two connection attempts has nothing else holding the event loop.
+ */
 export class SystemClock implements Clock {
   now(): number {
     return performance.now();
@@ -8,7 +11,6 @@ export class SystemClock implements Clock {
 
   schedule(delayMs: number, fn: () => void): Cancel {
     const timer = setTimeout(fn, delayMs);
-    timer.unref();
     return () => clearTimeout(timer);
   }
 }

@@ -79,6 +79,9 @@ export class ProxyCaller {
     });
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const call = (req as WithCall)[kCall];
+      // Hop-by-hop: the upstream connection's fate (one request per tunnel stream) is not the client's.
+      delete proxyRes.headers.connection;
+      delete proxyRes.headers['keep-alive'];
       // An upstream that dies mid-body must cut the client's response, not leave it hanging.
       proxyRes.once('close', () => {
         if (!proxyRes.complete && res !== undefined && !res.writableEnded) res.destroy();
