@@ -119,3 +119,28 @@ export function normaliseListenerAddr(addr: ListenerAddr, protocol: 'http' | 'tc
       return protocol === 'http' ? addr.url : { reason: 'must be a port or host:port for a tcp listener' };
   }
 }
+
+/** Host a forward port given as a bare port listens on: loopback only, as Piko binds `localhost`. */
+export const FORWARD_LOOPBACK_HOST = '127.0.0.1';
+
+/**
+ * Parses the local listen address of a `forward` port (§1.4 of the Piko notes): a bare port (`3000`, also
+ * a YAML number), which listens on {@link FORWARD_LOOPBACK_HOST} only, or `host:port` as `net.Listen`
+ * takes it (`0.0.0.0:3000`, `:3000` for every interface, `[::1]:3000`). Port 0 picks a free port, as in
+ * Piko. Returns a reason string when the value is not such an address.
+ */
+export function parseForwardAddr(value: unknown): HostPort | string {
+  const reason = 'must be a port or host:port';
+  const raw = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
+  if (typeof raw !== 'string') return reason;
+  if (PORT.test(raw)) {
+    const port = parsePort(raw);
+    return port === undefined ? 'must be a port between 0 and 65535' : { host: FORWARD_LOOPBACK_HOST, port };
+  }
+  return parseHostPort(raw) ?? reason;
+}
+
+/** The normalised form of a parsed forward address: `host:port`, IPv6 hosts bracketed. */
+export function formatForwardAddr(addr: HostPort): string {
+  return joinHostPort(addr.host, addr.port);
+}

@@ -1,4 +1,4 @@
-import { accessLogTree, LOG_TREE } from './shared-schema.js';
+import { accessLogTree, CONNECT_TLS_TREE, LOG_TREE } from './shared-schema.js';
 import { defineSchema } from './schema-tools.js';
 
 const NOT_YET = 'Not supported yet: setting it is an error.';
@@ -79,12 +79,7 @@ export const agentConfigSchema = defineSchema(
         default: '30s',
       },
       proxy_url: { doc: `HTTP(S) proxy for the connection. ${UNUSED}`, format: 'optional-url', default: '', inactive: 'warn' },
-      tls: {
-        cert: { doc: `Client certificate for the server. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject' },
-        key: { doc: `Key of connect.tls.cert. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject' },
-        root_cas: { doc: `CA bundle verifying the server. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject' },
-        insecure_skip_verify: { doc: `Skip verifying the server. ${NOT_YET}`, format: 'bool', default: false, inactive: 'reject' },
-      },
+      tls: CONNECT_TLS_TREE,
     },
     server: {
       enabled: { doc: 'Run the agent metrics server.', format: 'bool', default: false },

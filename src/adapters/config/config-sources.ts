@@ -3,6 +3,7 @@ import type { ParsedArgv } from './argv.js';
 import { readConfigFile, readTextFile, type ReadTextFile } from './config-file.js';
 import { configFileSchema } from './config-file.schema.js';
 import { ConfigError } from './errors.js';
+import { forwardConfigSchema } from './forward-config.schema.js';
 import { CONFIG_FORMATS, type FlagKind } from './formats.js';
 import { checkFileTree, resolveLayers, valueAt, type Override } from './resolve-layers.js';
 import { schemaLeaves, type ConfigSchema, type SchemaLeaf } from './schema-tools.js';
@@ -51,7 +52,7 @@ export function overridesFor(parsed: ParsedArgv, index: ReadonlyMap<string, Flag
  * (`PIKO_LISTENER_TIMEOUT`), not for the positionals (`endpoint_id`, `addr`) or YAML-only keys.
  */
 const KNOWN_ENV: ReadonlySet<string> = new Set(
-  [configFileSchema, serverConfigSchema, agentConfigSchema, listenerConfigSchema].flatMap((schema) =>
+  [configFileSchema, serverConfigSchema, agentConfigSchema, listenerConfigSchema, forwardConfigSchema].flatMap((schema) =>
     schemaLeaves(schema)
       .filter((leaf) => schema !== listenerConfigSchema || leaf.field.arg !== undefined)
       .map((leaf) => leaf.field.env),
@@ -60,8 +61,8 @@ const KNOWN_ENV: ReadonlySet<string> = new Set(
 
 /**
  * Rejects a non-empty `PIKO_*` variable that no command knows, so a typo is not silently ignored. A
- * variable of the other command (`PIKO_CONNECT_URL` for the server) is ignored, so that one environment
- * (a shared `.env` file) can serve both.
+ * variable of another command (`PIKO_CONNECT_URL` for the server, `PIKO_PORTS` for the agent) is
+ * ignored, so that one environment (a shared `.env` file) can serve every command.
  */
 export function checkEnvNames(env: Env): void {
   for (const name of Object.keys(env).sort()) {

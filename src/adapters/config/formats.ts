@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { endpointIdProblem } from '../../domain/endpoint/endpoint-id.js';
-import { parseHostPort, parseListenerAddr } from './addresses.js';
+import { parseForwardAddr, parseHostPort, parseListenerAddr } from './addresses.js';
 import { MAX_DURATION_MS, parseDuration } from './duration.js';
 
 /** How a field is written on the command line. */
@@ -230,7 +230,18 @@ const FORMATS = {
       if (typeof parsed === 'string') fail(parsed);
     },
   },
+  'forward-addr': {
+    hint: 'addr',
+    flag: 'value',
+    textual: true,
+    validate(value) {
+      if (value === '') fail('is required');
+      const parsed = parseForwardAddr(value);
+      if (typeof parsed === 'string') fail(parsed);
+    },
+  },
   listeners: mappingList('must be a list of listener mappings'),
+  ports: mappingList('must be a list of port mappings'),
   tenants: mappingList('must be a list of tenant mappings'),
 } satisfies Record<string, ConfigFormat>;
 

@@ -1,11 +1,15 @@
 import { agentConfigSchema, listenerConfigSchema, TCP_LISTENER_KEYS } from './agent-config.schema.js';
 import { configFileSchema } from './config-file.schema.js';
 import { CONFIG_FORMATS } from './formats.js';
+import { forwardConfigSchema, forwardPortConfigSchema } from './forward-config.schema.js';
 import { schemaLeaves, type SchemaLeaf } from './schema-tools.js';
 import { serverConfigSchema } from './server-config.schema.js';
 
 /** The subcommands of `piko-ts agent`. */
 export type AgentSubcommand = 'start' | 'http' | 'tcp';
+
+/** The subcommands of `piko-ts forward`. */
+export type ForwardSubcommand = 'start' | 'tcp';
 
 /** The name the CLI is installed under (package.json `bin`). */
 const BIN = 'piko-ts';
@@ -135,6 +139,68 @@ export function agentHelp(subcommand?: AgentSubcommand): string {
     '',
     ...(listenerFlags.length > 0 ? [flagSection('Listener flags', listenerFlags), ''] : []),
     shared,
+    HELP_FLAG,
+    '',
+  ].join('\n');
+}
+
+const FORWARD_SUBCOMMANDS: Readonly<Record<ForwardSubcommand, { usage: string; summary: string }>> = {
+  start: { usage: 'start', summary: 'Open every port of the config file (ports:).' },
+  tcp: { usage: 'tcp <addr> <endpoint>', summary: 'Open one local TCP port forwarding to an endpoint.' },
+};
+
+/**
+ * Help of `piko-ts forward` (the subcommands and the flags) or of one subcommand (its usage, then the
+ * flags, which every subcommand shares). Every flag is listed with its doc, default and variable.
+ */
+export function forwardHelp(subcommand?: ForwardSubcommand): string {
+  const head: string[] = [];
+  if (subcommand === undefined) {
+    head.push(
+      `Usage: ${BIN} forward <command> [flags]`,
+      '',
+      wrap(
+        'Opens local TCP ports and tunnels each connection they accept over a WebSocket to an endpoint, ' +
+          'through the server proxy port.',
+        '',
+      ),
+      '',
+      'Commands:',
+    );
+    for (const { usage, summary } of Object.values(FORWARD_SUBCOMMANDS)) head.push(`  ${usage.padEnd(24)}${summary}`);
+  } else {
+    head.push(`Usage: ${BIN} forward ${FORWARD_SUBCOMMANDS[subcommand].usage} [flags]`, '', FORWARD_SUBCOMMANDS[subcommand].summary);
+    if (subcommand === 'start') {
+      const keys = schemaLeaves(forwardPortConfigSchema).map((leaf) => leaf.path);
+      head.push(
+        '',
+        wrap(
+          `Keys of each ports[] item: ${keys.join(', ')}. A bare port listens on 127.0.0.1 only. ` +
+            'PIKO_PORTS (the list as YAML or JSON text) takes the place of ports:.',
+          '',
+        ),
+      );
+    } else {
+      head.push(
+        '',
+        wrap(
+          'Note the order, as in Piko: the local address first, then the endpoint. <addr> is a port (3000 ' +
+            'listens on 127.0.0.1:3000, loopback only) or host:port (0.0.0.0:3000 listens on every ' +
+            'interface). This port replaces any ports: of the config file.',
+          '',
+        ),
+      );
+    }
+  }
+  return [
+    ...head,
+    '',
+    precedence('connect.url', 'PIKO_CONNECT_URL'),
+    '',
+    flagSection(subcommand === undefined ? 'Flags (every command)' : 'Flags', [
+      ...CONFIG_FILE_LEAVES,
+      ...schemaLeaves(forwardConfigSchema),
+    ]),
     HELP_FLAG,
     '',
   ].join('\n');

@@ -1,5 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { bindAddrsOverlap, normaliseListenerAddr, parseHostPort, parseListenerAddr, type ListenerAddr } from './addresses.js';
+import {
+  bindAddrsOverlap,
+  formatForwardAddr,
+  normaliseListenerAddr,
+  parseForwardAddr,
+  parseHostPort,
+  parseListenerAddr,
+  type HostPort,
+  type ListenerAddr,
+} from './addresses.js';
 import { agentConfigSchema, listenerConfigSchema, TCP_LISTENER_KEYS } from './agent-config.schema.js';
 import { parseArgv, wantsHelp } from './argv.js';
 import type { ReadTextFile } from './config-file.js';
@@ -7,7 +16,8 @@ import { configFileSchema } from './config-file.schema.js';
 import { checkEnvNames, flagKinds, indexFlags, loadFileLayer, overridesFor, type Env } from './config-sources.js';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
-import { agentHelp, serverHelp, type AgentSubcommand } from './help.js';
+import { forwardConfigSchema, forwardPortConfigSchema } from './forward-config.schema.js';
+import { agentHelp, forwardHelp, serverHelp, type AgentSubcommand, type ForwardSubcommand } from './help.js';
 import {
   checkFileTree,
   checkInactive,
@@ -19,7 +29,16 @@ import {
 } from './resolve-layers.js';
 import { deepFreeze, type ConfigField } from './schema-tools.js';
 import { serverConfigSchema } from './server-config.schema.js';
-import type { AccessLogConfig, AgentConfig, HeaderFilterConfig, ListenerConfig, LogConfig, ServerConfig } from './types.js';
+import type {
+  AccessLogConfig,
+  AgentConfig,
+  ForwardConfig,
+  ForwardPortConfig,
+  HeaderFilterConfig,
+  ListenerConfig,
+  LogConfig,
+  ServerConfig,
+} from './types.js';
 
 // Precedence is flags > PIKO_* environment > config file > defaults. Piko decodes the YAML on top of the
 // parsed flags, so there the file wins over flags (§15 #1 of the Piko notes); we deliberately do not.
@@ -59,6 +78,7 @@ export function generateNodeIdSuffix(): string {
 
 const SERVER_FLAGS = indexFlags(configFileSchema, serverConfigSchema);
 const AGENT_FLAGS = indexFlags(configFileSchema, agentConfigSchema, listenerConfigSchema);
+const FORWARD_FLAGS = indexFlags(configFileSchema, forwardConfigSchema);
 
 /** Typed reads of validated raw values. */
 class Values {
@@ -277,6 +297,90 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
     server: { enabled: values.flag('server.enabled'), bindAddr: values.text('server.bind_addr') },
     log: logConfig(values),
     gracePeriodMs: values.ms('grace_period'),
+  };
+  return { kind: 'config', config: deepFreeze(config), warnings: Object.freeze(warnings) };
+}
+
+const FORWARD_SUBCOMMANDS: readonly ForwardSubcommand[] = ['start', 'tcp'];
+
+function isForwardSubcommand(arg: string | undefined): arg is ForwardSubcommand {
+  return FORWARD_SUBCOMMANDS.includes(arg as ForwardSubcommand);
+}
+
+/** Resolves one forward port (a YAML item or the positional one); `addr` comes back normalised. */
+function resolvePort(item: unknown, subjectPrefix: string, overrides: ReadonlyMap<string, Override>): ForwardPortConfig & { hostPort: HostPort } {
+  const raw = resolveLayers({
+    schema: forwardPortConfigSchema,
+    subjectPrefix,
+    file: checkFileTree(item, forwardPortConfigSchema, subjectPrefix),
+    env: {},
+    overrides,
+  });
+  // The `forward-addr` format has accepted the value, so it parses.
+  const hostPort = parseForwardAddr(valueAt(raw, 'addr')) as HostPort;
+  return { addr: formatForwardAddr(hostPort), endpointId: String(valueAt(raw, 'endpoint_id')), hostPort };
+}
+
+/**
+ * Loads the configuration of `piko-ts forward`. `argv` is what follows `forward`, starting with a
+ * subcommand: `start` (ports from the config file's `ports:`, or `PIKO_PORTS`), or `tcp <addr> <endpoint>`
+ * (one port from the positionals, local address first as in Piko, replacing the file's ports). Returns
+ * help when `-h`/`--help` is anywhere; throws a ConfigError for anything unknown or invalid, including two
+ * ports listening on the same address.
+ */
+export function loadForwardConfig(argv: readonly string[], env: Env, options: LoadOptions = {}): LoadResult<ForwardConfig> {
+  if (wantsHelp(argv)) return { kind: 'help', text: forwardHelp(argv.find(isForwardSubcommand)) };
+  const parsed = parseArgv(argv, flagKinds(FORWARD_FLAGS));
+  const [subcommand, ...args] = parsed.positionals;
+  if (subcommand === undefined) throw new ConfigError('CONFIG_USAGE', 'forward', 'missing subcommand: start or tcp');
+  if (!isForwardSubcommand(subcommand)) {
+    throw new ConfigError('CONFIG_USAGE', 'forward', `unknown subcommand ${JSON.stringify(subcommand)} (expected start or tcp)`);
+  }
+  const expected = subcommand === 'start' ? 0 : 2;
+  if (args.length !== expected) {
+    const usage = subcommand === 'start' ? 'takes no arguments' : 'expects <addr> <endpoint>';
+    throw new ConfigError('CONFIG_USAGE', `forward ${subcommand}`, `${usage} (got ${args.length})`);
+  }
+  checkEnvNames(env);
+  const file = loadFileLayer(parsed, FORWARD_FLAGS, env, options.readFile, forwardConfigSchema);
+  const raw = resolveLayers({
+    schema: forwardConfigSchema,
+    subjectPrefix: '',
+    file,
+    env,
+    overrides: overridesFor(parsed, FORWARD_FLAGS, forwardConfigSchema),
+  });
+  const warnings = checkInactive(forwardConfigSchema, raw, '');
+  const values = new Values(raw, '');
+  let ports: (ForwardPortConfig & { hostPort: HostPort })[];
+  let subjects: string[];
+  if (subcommand === 'start') {
+    const items = valueAt(raw, 'ports') as readonly unknown[];
+    if (items.length === 0) {
+      throw new ConfigError('CONFIG_INVALID_VALUE', 'ports', 'no ports configured (add ports: to the config file, or use forward tcp)');
+    }
+    subjects = items.map((_, i) => `ports[${i}].`);
+    ports = items.map((item, i) => resolvePort(item, `ports[${i}].`, new Map()));
+  } else {
+    // The positional port replaces the file's (and PIKO_PORTS') ports, as in Piko.
+    const overrides = new Map<string, Override>([
+      ['addr', { value: args[0], origin: '<addr>' }],
+      ['endpoint_id', { value: args[1], origin: '<endpoint>' }],
+    ]);
+    subjects = ['port.'];
+    ports = [resolvePort({}, 'port.', overrides)];
+  }
+  for (const [i, port] of ports.entries()) {
+    const earlier = ports.slice(0, i).findIndex((other) => bindAddrsOverlap(port.hostPort, other.hostPort));
+    if (earlier >= 0) {
+      const other = ports[earlier];
+      throw new ConfigError('CONFIG_INVALID_VALUE', `${subjects[i]}addr`, `overlaps ${subjects[earlier]}addr (${JSON.stringify(other?.addr)})`);
+    }
+  }
+  const config: ForwardConfig = {
+    ports: ports.map(({ addr, endpointId }) => ({ addr, endpointId })),
+    connect: { url: values.text('connect.url'), token: values.text('connect.token'), timeoutMs: values.ms('connect.timeout') },
+    log: logConfig(values),
   };
   return { kind: 'config', config: deepFreeze(config), warnings: Object.freeze(warnings) };
 }

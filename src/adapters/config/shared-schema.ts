@@ -26,7 +26,26 @@ export function accessLogTree(of: string): SchemaTree {
   };
 }
 
-/** The `log` group, shared by the server and the agent. */
+/**
+ * Piko's `connect.tls` group of the agent and of forward (client TLS to the server), accepted so Piko
+ * configs load; setting any key is rejected, since ignoring it would silently weaken TLS.
+ */
+export const CONNECT_TLS_TREE: SchemaTree = (() => {
+  const field = (doc: string, format: 'text' | 'bool' = 'text') => ({
+    doc: `${doc} Not supported yet: setting it is an error.`,
+    format,
+    default: format === 'bool' ? false : '',
+    inactive: 'reject' as const,
+  });
+  return {
+    cert: field('Client certificate for the server.'),
+    key: field('Key of connect.tls.cert.'),
+    root_cas: field('CA bundle verifying the server.'),
+    insecure_skip_verify: field('Skip verifying the server.', 'bool'),
+  };
+})();
+
+/** The `log` group, shared by the server, the agent and forward. */
 export const LOG_TREE: SchemaTree = {
   level: { doc: 'Minimum log level: debug, info, warn or error.', format: 'log-level', default: 'info' },
   subsystems: {

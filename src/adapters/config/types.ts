@@ -92,3 +92,29 @@ export interface AgentConfig {
   /** Per-listener graceful-shutdown budget; never 0. */
   readonly gracePeriodMs: number;
 }
+
+/** One forward port: a local TCP listener whose connections are tunnelled to an endpoint. */
+export interface ForwardPortConfig {
+  /**
+   * Normalised local listen address, `host:port` (IPv6 hosts bracketed): a bare port `'3000'` becomes
+   * `'127.0.0.1:3000'` (loopback only, as Piko binds `localhost`); `host:port` is kept (`':3000'` means
+   * every interface). Port 0 picks a free port.
+   */
+  readonly addr: string;
+  readonly endpointId: string;
+}
+
+/** Configuration of `piko-ts forward start|tcp`. */
+export interface ForwardConfig {
+  /** Never empty. */
+  readonly ports: readonly ForwardPortConfig[];
+  readonly connect: {
+    /** The server's proxy port (default `http://localhost:8000`); http, https, ws or wss, base path allowed. */
+    readonly url: string;
+    /** May be `''`. */
+    readonly token: string;
+    /** WebSocket handshake timeout of each forwarded connection; never 0. */
+    readonly timeoutMs: number;
+  };
+  readonly log: LogConfig;
+}

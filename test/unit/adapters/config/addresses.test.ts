@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   bindAddrsOverlap,
+  formatForwardAddr,
   joinHostPort,
   normaliseListenerAddr,
+  parseForwardAddr,
   parseHostPort,
   parseListenerAddr,
 } from '../../../../src/adapters/config/addresses.js';
@@ -98,4 +100,40 @@ describe('listener addresses', () => {
       it(`rejects ${JSON.stringify(raw)}: ${reason}`, () => assert.equal(parseListenerAddr(raw), reason));
     }
   });
+});
+
+describe('forward addresses', () => {
+  // §1.4: a bare port listens on loopback only; host:port is kept as net.Listen takes it.
+  const valid: readonly [unknown, string][] = [
+    ['3000', '127.0.0.1:3000'],
+    [3000, '127.0.0.1:3000'],
+    ['0', '127.0.0.1:0'],
+    ['65535', '127.0.0.1:65535'],
+    ['localhost:3000', 'localhost:3000'],
+    ['0.0.0.0:3000', '0.0.0.0:3000'],
+    [':3000', ':3000'],
+    ['[::1]:3000', '[::1]:3000'],
+    ['127.0.0.1:0', '127.0.0.1:0'],
+  ];
+  for (const [raw, normalised] of valid) {
+    it(`normalises ${JSON.stringify(raw)} to ${normalised}`, () => {
+      const parsed = parseForwardAddr(raw);
+      assert.ok(typeof parsed !== 'string', String(parsed));
+      assert.equal(formatForwardAddr(parsed), normalised);
+    });
+  }
+
+  const invalid: readonly [unknown, string][] = [
+    ['70000', 'must be a port between 0 and 65535'],
+    ['localhost', 'must be a port or host:port'],
+    ['host:70000', 'must be a port or host:port'],
+    ['::1:3000', 'must be a port or host:port'],
+    ['tcp://localhost:3000', 'must be a port or host:port'],
+    ['-1', 'must be a port or host:port'],
+    [30.5, 'must be a port or host:port'],
+    [null, 'must be a port or host:port'],
+  ];
+  for (const [raw, reason] of invalid) {
+    it(`rejects ${JSON.stringify(raw)}: ${reason}`, () => assert.equal(parseForwardAddr(raw), reason));
+  }
 });

@@ -3,13 +3,14 @@ import type { ConfigErrorCode } from '../../../../src/adapters/config/errors.js'
 import { ConfigError } from '../../../../src/adapters/config/errors.js';
 import {
   loadAgentConfig,
+  loadForwardConfig,
   loadServerConfig,
   type ConfigLoaded,
   type Env,
   type LoadOptions,
   type LoadResult,
 } from '../../../../src/adapters/config/load-config.js';
-import type { AgentConfig, ServerConfig } from '../../../../src/adapters/config/types.js';
+import type { AgentConfig, ForwardConfig, ServerConfig } from '../../../../src/adapters/config/types.js';
 
 /** The path tests pass as `--config.path`; its contents come from {@link withFile}. */
 export const CONFIG_PATH = '/etc/piko/piko.yaml';
@@ -41,6 +42,12 @@ export function server(argv: readonly string[] = [], env: Env = {}, yaml?: strin
 export function agent(argv: readonly string[], env: Env = {}, yaml?: string): ConfigLoaded<AgentConfig> {
   const args = yaml === undefined ? argv : [...argv, '--config.path', CONFIG_PATH];
   return loaded(loadAgentConfig(args, env, withFile(yaml)));
+}
+
+/** Loads a forward config from argv (starting with the subcommand), env and an optional YAML file. */
+export function forward(argv: readonly string[], env: Env = {}, yaml?: string): ConfigLoaded<ForwardConfig> {
+  const args = yaml === undefined ? argv : [...argv, '--config.path', CONFIG_PATH];
+  return loaded(loadForwardConfig(args, env, withFile(yaml)));
 }
 
 /** Asserts `fn` throws a ConfigError with this code and exactly this one-line message (or matching it). */

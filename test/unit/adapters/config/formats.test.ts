@@ -49,7 +49,12 @@ const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly
     ],
   },
   'listener-addr': { ok: ['3000', 3000, 'host:3000', 'https://host/x'], bad: [['', 'is required'], ['host', 'must be a port, host:port or http(s) URL']] },
+  'forward-addr': {
+    ok: ['3000', 3000, '0', '127.0.0.1:3000', ':3000', '[::1]:3000', 'localhost:0'],
+    bad: [['', 'is required'], ['localhost', 'must be a port or host:port'], ['70000', 'must be a port between 0 and 65535'], ['http://x:1', 'must be a port or host:port'], [true, 'must be a port or host:port']],
+  },
   listeners: { ok: [[], [{ endpoint_id: 'a' }]], bad: [[[1], 'must be a list of listener mappings'], ['x', 'must be a list of listener mappings']] },
+  ports: { ok: [[], [{ addr: '3000', endpoint_id: 'a' }]], bad: [[['3000'], 'must be a list of port mappings'], [{}, 'must be a list of port mappings']] },
   tenants: { ok: [[], [{ id: 't' }]], bad: [[{}, 'must be a list of tenant mappings']] },
 };
 
@@ -63,7 +68,7 @@ describe('CONFIG_FORMATS', () => {
 
   it('reads YAML numbers as text only for textual formats, never for durations (T4)', () => {
     const textual = Object.entries(CONFIG_FORMATS).filter(([, format]) => format.textual === true).map(([name]) => name);
-    assert.deepEqual(textual.sort(), ['endpoint-id', 'listener-addr', 'node-id', 'node-id-prefix', 'text']);
+    assert.deepEqual(textual.sort(), ['endpoint-id', 'forward-addr', 'listener-addr', 'node-id', 'node-id-prefix', 'text']);
   });
 
   it('has a table row for every format', () => {
@@ -89,6 +94,7 @@ describe('CONFIG_FORMATS', () => {
       ['listeners', '[{"endpoint_id": "a"}]', [{ endpoint_id: 'a' }]],
       ['listeners', '[unclosed', '[unclosed'],
       ['listeners', 'plain', 'plain'],
+      ['ports', '[{addr: 3000, endpoint_id: a}]', [{ addr: 3000, endpoint_id: 'a' }]],
     ];
     for (const [name, text, value] of table) {
       it(`${name}: ${JSON.stringify(text)} → ${JSON.stringify(value)}`, () => {

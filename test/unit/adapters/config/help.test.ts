@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agentConfigSchema, listenerConfigSchema, TCP_LISTENER_KEYS } from '../../../../src/adapters/config/agent-config.schema.js';
 import { configFileSchema } from '../../../../src/adapters/config/config-file.schema.js';
-import { agentHelp, listenerFlagLeaves, serverHelp } from '../../../../src/adapters/config/help.js';
+import { forwardConfigSchema } from '../../../../src/adapters/config/forward-config.schema.js';
+import { agentHelp, forwardHelp, listenerFlagLeaves, serverHelp } from '../../../../src/adapters/config/help.js';
 import { schemaLeaves, type ConfigSchema } from '../../../../src/adapters/config/schema-tools.js';
 import { serverConfigSchema } from '../../../../src/adapters/config/server-config.schema.js';
 
@@ -98,6 +99,50 @@ describe('agentHelp', () => {
   it('keeps lines within 100 columns', () => {
     for (const sub of [undefined, 'start', 'http', 'tcp'] as const) {
       for (const line of agentHelp(sub).split('\n')) assert.ok(line.length <= 100, line);
+    }
+  });
+});
+
+describe('forwardHelp', () => {
+  it('lists the subcommands, in Piko argument order, and every flag', () => {
+    const help = forwardHelp();
+    assert.match(help, /^Usage: piko-ts forward <command> \[flags\]\n/);
+    for (const command of ['start ', 'tcp <addr> <endpoint>']) assert.ok(help.includes(`\n  ${command}`), command);
+    assertListsEveryFlag(help, [configFileSchema, forwardConfigSchema]);
+  });
+
+  it('lists every flag for each subcommand', () => {
+    assert.match(forwardHelp('tcp'), /^Usage: piko-ts forward tcp <addr> <endpoint> \[flags\]\n/);
+    assert.match(forwardHelp('start'), /^Usage: piko-ts forward start \[flags\]\n/);
+    for (const sub of ['start', 'tcp'] as const) assertListsEveryFlag(forwardHelp(sub), [configFileSchema, forwardConfigSchema]);
+  });
+
+  it('shows the forward defaults', () => {
+    const help = forwardHelp();
+    assert.match(entryOf(help, 'connect.url'), /\(default "http:\/\/localhost:8000", env PIKO_CONNECT_URL\)/);
+    assert.match(entryOf(help, 'connect.timeout'), /\(default 30s, env PIKO_CONNECT_TIMEOUT\)/);
+    assert.match(entryOf(help, 'connect.tls.insecure-skip-verify'), /\(default false, env PIKO_CONNECT_TLS_INSECURE_SKIP_VERIFY\)/);
+    assert.match(entryOf(help, 'log.level'), /\(default "info", env PIKO_LOG_LEVEL\)/);
+    assert.match(entryOf(help, 'config.expand-env'), /\(default false, env PIKO_CONFIG_EXPAND_ENV\)/);
+  });
+
+  it('explains the address of tcp and the keys of start', () => {
+    assert.ok(forwardHelp('tcp').replace(/\s+/g, ' ').includes('3000 listens on 127.0.0.1:3000, loopback only'));
+    assert.ok(forwardHelp('start').includes('Keys of each ports[] item: addr, endpoint_id.'));
+  });
+
+  it('lists no agent or server flag', () => {
+    for (const sub of [undefined, 'start', 'tcp'] as const) {
+      const help = forwardHelp(sub);
+      for (const flag of ['--connect.tenant-id', '--server.enabled', '--grace-period', '--timeout', '--proxy.bind-addr']) {
+        assert.ok(!help.includes(`${flag} `) && !help.includes(`${flag}\n`), flag);
+      }
+    }
+  });
+
+  it('keeps lines within 100 columns', () => {
+    for (const sub of [undefined, 'start', 'tcp'] as const) {
+      for (const line of forwardHelp(sub).split('\n')) assert.ok(line.length <= 100, line);
     }
   });
 });

@@ -5,7 +5,8 @@ import { agentConfigSchema, listenerConfigSchema } from '../../../../src/adapter
 import { configFileSchema } from '../../../../src/adapters/config/config-file.schema.js';
 import { ConfigError } from '../../../../src/adapters/config/errors.js';
 import { CONFIG_FORMATS, type FormatName } from '../../../../src/adapters/config/formats.js';
-import { loadAgentConfig, loadServerConfig, type Env, type LoadResult } from '../../../../src/adapters/config/load-config.js';
+import { forwardConfigSchema } from '../../../../src/adapters/config/forward-config.schema.js';
+import { loadAgentConfig, loadForwardConfig, loadServerConfig, type Env, type LoadResult } from '../../../../src/adapters/config/load-config.js';
 import { schemaLeaves, type SchemaLeaf } from '../../../../src/adapters/config/schema-tools.js';
 import { serverConfigSchema } from '../../../../src/adapters/config/server-config.schema.js';
 import { CONFIG_PATH, withFile } from './config-test-helpers.js';
@@ -37,7 +38,9 @@ const SAMPLES: Readonly<Record<FormatName, unknown>> = {
   'optional-url': 'http://proxy.example.com:3128',
   'endpoint-id': 'sample-endpoint',
   'listener-addr': '4000',
+  'forward-addr': '4000',
   listeners: [{ endpoint_id: 'sample', addr: '4000' }],
+  ports: [{ addr: '4000', endpoint_id: 'sample' }],
   tenants: [{ id: 'tenant-1' }],
 };
 
@@ -135,8 +138,24 @@ describe('every flag, config key and variable', () => {
     }
   });
 
+  describe('of forward', () => {
+    const load = (argv: string[], env: Env, yaml?: string) => () =>
+      loadForwardConfig(['tcp', '3000', 'ep', ...argv, ...(yaml === undefined ? [] : ['--config.path', CONFIG_PATH])], env, withFile(yaml));
+    const defaults = outcome(load([], {}));
+
+    for (const leaf of flaggedLeaves(forwardConfigSchema)) {
+      it(`--${leaf.field.arg} = ${leaf.path} = ${leaf.field.env}`, () => {
+        const value = sampleFor(leaf);
+        const byFlag = outcome(load(flagArgs(leaf, value), {}));
+        assert.notDeepEqual(byFlag, defaults, 'the sample must change something');
+        assert.deepEqual(outcome(load([], {}, stringify(nested(leaf.path, value)))), byFlag);
+        assert.deepEqual(outcome(load([], { [leaf.field.env]: envText(value) })), byFlag);
+      });
+    }
+  });
+
   it('leaves only --config.* without a config key, by design', () => {
-    const keyed = new Set([serverConfigSchema, agentConfigSchema, listenerConfigSchema].flatMap((s) => schemaLeaves(s).map((l) => l.field.arg)));
+    const keyed = new Set([serverConfigSchema, agentConfigSchema, listenerConfigSchema, forwardConfigSchema].flatMap((s) => schemaLeaves(s).map((l) => l.field.arg)));
     const unkeyed = schemaLeaves(configFileSchema).map((l) => l.field.arg);
     assert.deepEqual(unkeyed, ['config.path', 'config.expand-env']);
     for (const flag of unkeyed) assert.ok(!keyed.has(flag));
