@@ -148,6 +148,10 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   #lastRemoteId = 0;
   #blocked = false;
   #flushing = false;
+  /** True while transport input is being decoded and handled. */
+  #receiving = false;
+  /** Input that arrived re-entrantly while `#receiving`. */
+  readonly #pendingInput: Buffer[] = [];
   #closed = false;
   #localGoAway = false;
   #remoteGoAway = false;
@@ -265,9 +269,10 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#nextStreamId = id + 2;
     const stream = new MuxStream(this, this.#host, id, false);
     this.#streams.set(id, stream);
+    // Arm the timer first: a transport may deliver the peer's ACK synchronously, inside our write.
+    stream._muxOpened(this.#streamOpenTimeoutMs);
     // SYN as a window update; its delta grants any window above the 256 KiB both sides assume.
     this.#sendControl(FrameType.WindowUpdate, Flag.SYN, id, this.#maxWindow - INITIAL_STREAM_WINDOW);
-    stream._muxOpened(this.#streamOpenTimeoutMs);
     return stream;
   }
 
@@ -305,6 +310,23 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   readonly #transportOnData = (chunk: Buffer): void => {
     if (this.#closed) return;
+    // A transport may deliver the peer's reply synchronously inside one of our writes, which can happen while
+    // we are handling a frame: queue such input so frames are handled once each, in order.
+    if (this.#receiving) {
+      this.#pendingInput.push(chunk);
+      return;
+    }
+    this.#receiving = true;
+    try {
+      this.#receive(chunk);
+      while (this.#pendingInput.length > 0 && !this.#closed) this.#receive(this.#pendingInput.shift()!);
+    } finally {
+      this.#receiving = false;
+      this.#pendingInput.length = 0;
+    }
+  };
+
+  #receive(chunk: Buffer): void {
     try {
       for (const frame of this.#decoder.push(chunk)) {
         this.#handleFrame(frame);
@@ -321,7 +343,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       this.close(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
-  };
+  }
 
   readonly #transportOnDrain = (): void => {
     this.#blocked = false;
@@ -488,12 +510,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#sendable.delete(stream);
   }
 
-  #sendPing(pending: PendingPing): number {
+  #sendPing(pending: PendingPing): void {
     const id = this.#nextPingId;
     this.#nextPingId = (id + 1) >>> 0;
     this.#pings.set(id, pending);
     this.#sendControl(FrameType.Ping, Flag.SYN, SESSION_STREAM_ID, id);
-    return id;
   }
 
   // ---- Keepalive ------------------------------------------------------------------------------------------------
@@ -507,7 +528,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   readonly #onKeepAlive = (): void => {
     this.#keepAliveCancel = undefined;
     if (this.#closed) return;
-    const id = this.#sendPing({ start: this.#clock.now(), resolve: this.#onKeepAliveAck, reject: noop });
+    const id = this.#nextPingId;
+    // Arm the timeout first: a transport may deliver the ACK synchronously, inside our write.
     if (this.#keepAliveTimeoutMs > 0) {
       this.#keepAliveTimeoutCancel = this.#clock.schedule(this.#keepAliveTimeoutMs, () => {
         this.#keepAliveTimeoutCancel = undefined;
@@ -515,6 +537,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
         this.close(new MuxTimeoutError('keepalive', this.#keepAliveTimeoutMs));
       });
     }
+    this.#sendPing({ start: this.#clock.now(), resolve: this.#onKeepAliveAck, reject: noop });
   };
 
   readonly #onKeepAliveAck = (): void => {

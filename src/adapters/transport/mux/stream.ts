@@ -169,8 +169,19 @@ export class MuxStream extends Duplex {
 
   // ---- Duplex implementation -------------------------------------------------------------------------------
 
-  override _read(_size: number): void {
+  /**
+   * Reads like `Readable#read`, then returns consumed window to the peer. Window is returned here rather than in
+   * `_read`, because Node calls `_read` before it takes the bytes out of the buffer, and every consumer path
+   * (flowing mode, `'readable'`, async iteration, pipes) goes through `read()` after consuming.
+   */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
     if (!this.#remoteFin && !this.#released) this.#sendWindowUpdate(0);
+    return chunk;
+  }
+
+  override _read(_size: number): void {
+    // Data arrives from the session as the peer sends it; window updates are sent from `read()`.
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -449,7 +460,6 @@ export class MuxStream extends Duplex {
 
   #clearPending(): void {
     this.#chunks = undefined;
-    this.#single[0] = undefined as unknown as Buffer;
     this.#single.length = 0;
     this.#outBytes = 0;
     this.#chunkIndex = 0;
