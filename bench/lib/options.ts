@@ -1,0 +1,101 @@
+import { resolve } from 'node:path';
+import { ROOT } from './proc.js';
+import type { Options } from './types.js';
+
+/** Every scenario, in the order a round starts from before rotation. */
+export const SCENARIO_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-tcp', 'bulk', 'idle'] as const;
+
+/** Names that stand for several scenarios. */
+export const GROUPS: Record<string, readonly string[]> = {
+  all: SCENARIO_IDS,
+  'one-hop': ['nginx', 'node-proxy'],
+  http: ['direct', 'nginx', 'node-proxy', 'tunnel-http'],
+  tunnel: ['tunnel-http', 'tunnel-tcp', 'bulk', 'idle'],
+  tcp: ['tunnel-tcp'],
+};
+
+/** The --help text. */
+export const USAGE = `Usage: node dist-test/bench/run.js [options]   (or: npm run bench -- [options])
+
+  --scenarios LIST      comma-separated scenarios or groups (default: all)
+                          scenarios: ${SCENARIO_IDS.join(', ')}
+                          groups: ${Object.entries(GROUPS).map(([k, v]) => `${k} = ${v.join('+')}`).join('; ')}
+  --duration T          measured time of each load run, e.g. 5s, 500ms, 1m (default 5s)
+  --connections N       concurrent connections of the throughput runs (default 50)
+  --repetitions N       rounds; each round runs every scenario once, starting point rotating (default 3)
+  --warmup T            load before each measured HTTP run (default 1s; 0 for none)
+  --idle-upstreams N    idle upstream connections of the idle scenario (default 10000)
+  --idle-hold T         how long the idle connections are held before RSS is read (default 5s)
+  --bulk-count N        downloads per bulk measurement (default 5)
+  --bulk-size MIB       size of each bulk download in MiB (default 100)
+  --load-gen G          auto | wrk | autocannon (default auto: wrk when installed)
+  --out DIR             where results go (default bench/results)
+  --dist DIR            where server.js, agent.js and forward.js are (default dist/main)
+  -h, --help            this text
+`;
+
+/** Parses `5s`, `500ms`, `1m` or a bare number of seconds into seconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m) throw new Error(`not a duration: ${s} (use 5s, 500ms or 1m)`);
+  const v = Number(m[1]);
+  return m[2] === 'ms' ? v / 1000 : m[2] === 'm' ? v * 60 : v;
+}
+
+function positiveInt(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${s}`);
+  return n;
+}
+
+/** Expands groups and checks names; keeps the canonical order. */
+export function expandScenarios(list: string): string[] {
+  const wanted = new Set<string>();
+  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const group = GROUPS[raw];
+    if (group !== undefined) group.forEach((g) => wanted.add(g));
+    else if ((SCENARIO_IDS as readonly string[]).includes(raw)) wanted.add(raw);
+    else throw new Error(`unknown scenario "${raw}"; known: ${SCENARIO_IDS.join(', ')}, or groups ${Object.keys(GROUPS).join(', ')}`);
+  }
+  return SCENARIO_IDS.filter((id) => wanted.has(id));
+}
+
+/** Parses argv (without node and the script); throws with a message on a bad option. Returns undefined for --help. */
+export function parseOptions(argv: readonly string[]): Options | undefined {
+  const raw = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '-h' || a === '--help') return undefined;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument: ${a}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) raw.set(a.slice(2, eq), a.slice(eq + 1));
+    else {
+      const v = argv[i + 1];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      raw.set(a.slice(2), v);
+      i++;
+    }
+  }
+  const known = ['scenarios', 'duration', 'connections', 'repetitions', 'warmup', 'idle-upstreams', 'idle-hold', 'bulk-count', 'bulk-size', 'load-gen', 'out', 'dist'];
+  for (const k of raw.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
+  const durationS = parseDuration(raw.get('duration') ?? '5s');
+  if (durationS < 1) throw new Error('--duration must be at least 1s');
+  const loadGen = raw.get('load-gen') ?? 'auto';
+  if (loadGen !== 'auto' && loadGen !== 'wrk' && loadGen !== 'autocannon') throw new Error(`--load-gen must be auto, wrk or autocannon`);
+  const bulkMiB = positiveInt('--bulk-size', raw.get('bulk-size') ?? '100');
+  if (bulkMiB > 1024) throw new Error('--bulk-size is at most 1024 (MiB)');
+  return {
+    scenarios: expandScenarios(raw.get('scenarios') ?? 'all'),
+    durationS,
+    connections: positiveInt('--connections', raw.get('connections') ?? '50'),
+    repetitions: positiveInt('--repetitions', raw.get('repetitions') ?? '3'),
+    warmupS: parseDuration(raw.get('warmup') ?? '1s'),
+    idleUpstreams: positiveInt('--idle-upstreams', raw.get('idle-upstreams') ?? '10000'),
+    idleHoldS: parseDuration(raw.get('idle-hold') ?? '5s'),
+    bulkCount: positiveInt('--bulk-count', raw.get('bulk-count') ?? '5'),
+    bulkMiB,
+    loadGen,
+    outDir: resolve(raw.get('out') ?? resolve(ROOT, 'bench/results')),
+    productDir: resolve(raw.get('dist') ?? resolve(ROOT, 'dist/main')),
+  };
+}
