@@ -132,3 +132,18 @@ export async function startAgent(args: readonly string[], env: Record<string, st
   await proc.waitFor((l) => l.message === 'agent started');
   return proc;
 }
+
+export const FORWARD_JS = resolve(ROOT, 'dist/main/forward.js');
+
+/** A running forward process and the local address it listens on. */
+export interface ForwardProc extends Proc {
+  readonly addr: string;
+}
+
+/** Starts `dist/main/forward.js tcp 127.0.0.1:0 <endpoint>` and waits for its port. */
+export async function startForward(endpoint: string, proxyAddr: string, extra: readonly string[] = []): Promise<ForwardProc> {
+  const proc = spawnNode(FORWARD_JS, ['tcp', '127.0.0.1:0', endpoint, '--connect.url', `http://${proxyAddr}`, ...extra]);
+  const started = await proc.waitFor((l) => l.message === 'forward started');
+  const ports = started.ports as string[];
+  return Object.assign(proc, { addr: String(ports[0]) }) as ForwardProc;
+}

@@ -49,14 +49,18 @@ export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex): Promise<
     stream.on('drain', () => ws.resume());
     stream.on('finish', maybeDone);
 
+    // Bytes handed to the WebSocket and not yet flushed to its socket, counted by us: the send callbacks say
+    // exactly when each message left, which `bufferedAmount` does not always reflect at callback time.
+    let unsent = 0;
     stream.on('data', (chunk: Buffer) => {
-      ws.send(chunk, { binary: true }, onSent);
-      if (ws.bufferedAmount > WS_HIGH_WATER) stream.pause();
+      const n = chunk.length;
+      unsent += n;
+      ws.send(chunk, { binary: true }, () => {
+        unsent -= n;
+        if (unsent <= WS_HIGH_WATER / 4 && stream.isPaused() && !done) stream.resume();
+      });
+      if (unsent > WS_HIGH_WATER) stream.pause();
     });
-    function onSent(err?: Error): void {
-      if (err !== undefined) return; // the close handler reports it
-      if (stream.isPaused() && ws.bufferedAmount < WS_HIGH_WATER / 4) stream.resume();
-    }
     stream.on('end', () => {
       localEnded = true;
       ws.send(Buffer.alloc(0), { binary: true }, () => maybeDone());

@@ -32,6 +32,10 @@ export interface DialOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
 /**
  * Builds the WebSocket URL of a route under a base URL, keeping the base path (so a server behind a
  * path-prefixing load balancer works) and mapping http→ws, https→wss.
@@ -61,6 +65,9 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       perMessageDeflate: false,
       maxPayload: MAX_WS_PAYLOAD,
       handshakeTimeout: options.handshakeTimeoutMs ?? 60_000,
+      // A zero mask makes both ends skip the XOR pass over every byte. Masking protects caches between a
+      // browser and a server from script-crafted bytes; a tunnel agent is no browser.
+      generateMask: zeroMask,
       ...(options.tls ?? {}),
     });
     ws.binaryType = 'nodebuffer';

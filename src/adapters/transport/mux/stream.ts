@@ -284,6 +284,9 @@ export class MuxStream extends Duplex {
     this.#bytesRead += n;
     if (this.#idleTimeoutMs > 0) this.#touch();
     this.push(payload);
+    // In flowing mode with an empty buffer, push() hands the chunk straight to 'data' listeners without going
+    // through read(): return the window here too, or a flowing consumer would stall once the window is spent.
+    if (!this.#released) this.#sendWindowUpdate(0);
   }
 
   /**
