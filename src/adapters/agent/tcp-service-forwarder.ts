@@ -78,10 +78,11 @@ export function pipeDuplex(a: Duplex, b: Duplex, onError?: (err: Error) => void)
   b.on('error', fail);
   a.pipe(b);
   b.pipe(a);
-  // A side that closes without error after both directions ended is fine; one closing early is a reset.
-  const closedEarly = (other: Duplex) => () => {
-    if (!other.destroyed && !(other.writableFinished && other.readableEnded)) other.destroy();
+  // A side that closes before its readable ended was cut off: reset the other. One that closes after a clean
+  // end leaves the other alone, since pipe() is still flushing what it read into the other side.
+  const closedEarly = (self: Duplex, other: Duplex) => () => {
+    if (!self.readableEnded && !other.destroyed) other.destroy();
   };
-  a.once('close', closedEarly(b));
-  b.once('close', closedEarly(a));
+  a.once('close', closedEarly(a, b));
+  b.once('close', closedEarly(b, a));
 }
