@@ -2,7 +2,7 @@
 import { loadAgentConfig } from '../adapters/config/load-config.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import { startAgent } from './create-agent.js';
-import { failStartup, onShutdownSignal } from './run.js';
+import { failStartup, isMain, onShutdownSignal } from './run.js';
 
 /**
  * `piko-ts agent` / `node dist/main/agent.js`: `http <endpoint> <addr>`, `tcp <endpoint> <addr>` or `start`.
@@ -36,4 +36,4 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) void runAgent(process.argv.slice(2));
+if (isMain(import.meta.url)) void runAgent(process.argv.slice(2));

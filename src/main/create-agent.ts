@@ -6,6 +6,11 @@ import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { AgentConfig, ListenerConfig } from '../adapters/config/types.js';
 import { createAccessLogSink } from '../adapters/http/access-log-sink.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
+import { agentMetricsSink, combineSinks } from '../adapters/agent/agent-metrics.js';
+import { startAdminServer, type AdminServer } from '../adapters/admin/admin-server.js';
+import { parseHostPort } from '../adapters/config/addresses.js';
+import type { AccessLogSink } from '../adapters/http/access-entry.js';
+import { PromMetrics } from '../adapters/metrics/prom-metrics.adapter.js';
 import type { MuxStream } from '../adapters/transport/mux/index.js';
 import { UpstreamListener } from '../adapters/transport/upstream-listener.js';
 
@@ -30,7 +35,7 @@ interface RunningListener {
   close(): void;
 }
 
-function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, logger: Logger): RunningListener {
+function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, logger: Logger, metricsSink?: AccessLogSink): RunningListener {
   const listener = new UpstreamListener({
     url: config.connect.url,
     endpointId: lc.endpointId,
@@ -39,7 +44,7 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
     log: logger.child('client'),
   });
   if (lc.protocol === 'http') {
-    const accessLog = createAccessLogSink(lc.accessLog, logger.child('proxy.http.access'));
+    const accessLog = combineSinks(createAccessLogSink(lc.accessLog, logger.child('proxy.http.access')), metricsSink);
     const service = new HttpServiceForwarder({ target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, clock, accessLog);
     listener.on('stream', (stream: MuxStream) => service.handle(stream));
     return { listener, close: () => service.close() };
@@ -57,7 +62,25 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const clock = overrides.clock ?? new SystemClock();
   const logger = overrides.logger ?? createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
   const log = logger.child('main');
-  const running = config.listeners.map((lc) => startListener(config, lc, clock, logger));
+  // The metrics port is opt-in: an agent opens no listening port unless asked (Piko's :5000 blocked a second agent).
+  let metricsServer: AdminServer | undefined;
+  let metricsSink: AccessLogSink | undefined;
+  if (config.server.enabled) {
+    const metrics = new PromMetrics({ collectDefaultMetrics: true });
+    metricsSink = agentMetricsSink(metrics);
+    const hp = parseHostPort(config.server.bindAddr);
+    metricsServer = await startAdminServer(
+      (req, res) => {
+        if (req.method === 'GET' && req.url === '/metrics') {
+          void metrics.text().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
+        } else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}\n');
+      },
+      hp?.host ?? '',
+      hp?.port ?? 5000,
+    );
+    log.info('metrics server started', { addr: `${metricsServer.address.host}:${metricsServer.address.port}` });
+  }
+  const running = config.listeners.map((lc) => startListener(config, lc, clock, logger, metricsSink));
   let reportFatal: (e: Error) => void = () => {};
   const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
   const connected = running.map((r, i) => {
@@ -84,6 +107,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     ]);
   } catch (err) {
     stopAll();
+    await metricsServer?.stop();
     throw err;
   } finally {
     timeout?.();
@@ -99,6 +123,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
         log.info('shutting down', { 'in-flight': running.reduce((n, r) => n + r.listener.activeStreams, 0) });
         await Promise.all(running.map((r) => r.listener.drain(config.gracePeriodMs)));
         for (const r of running) r.close();
+        await metricsServer?.stop();
         log.info('shutdown complete');
       })()),
   };

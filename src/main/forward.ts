@@ -5,7 +5,7 @@ import { TcpPortForwarder } from '../adapters/forward/tcp-port-forwarder.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import { formatAddress } from '../adapters/net/listen.js';
 import type { Logger } from '../application/ports/logger.port.js';
-import { failStartup, onShutdownSignal } from './run.js';
+import { failStartup, isMain, onShutdownSignal } from './run.js';
 
 /** A running forward process. */
 export interface ForwardProcess {
@@ -67,4 +67,4 @@ export async function runForward(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) void runForward(process.argv.slice(2));
+if (isMain(import.meta.url)) void runForward(process.argv.slice(2));

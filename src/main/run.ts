@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../application/ports/logger.port.js';
 
 /**
@@ -30,4 +32,15 @@ export function failStartup(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/** True when the module at `moduleUrl` is the script Node was started with (not imported by the CLI). */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }

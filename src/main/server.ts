@@ -2,7 +2,7 @@
 import { loadServerConfig } from '../adapters/config/load-config.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import { startServerNode } from './create-server.js';
-import { failStartup, onShutdownSignal } from './run.js';
+import { failStartup, isMain, onShutdownSignal } from './run.js';
 
 /**
  * `piko-ts server` / `node dist/main/server.js`: loads the configuration (flags > env > file > defaults),
@@ -30,4 +30,4 @@ export async function runServer(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) void runServer(process.argv.slice(2));
+if (isMain(import.meta.url)) void runServer(process.argv.slice(2));
