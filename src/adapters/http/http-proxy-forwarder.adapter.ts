@@ -3,16 +3,20 @@ import type { Duplex } from 'node:stream';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOptions, ForwardOutcome, ForwardTarget, Forwarder } from '../../application/ports/forwarder.port.js';
 import { ProxyCaller, type ProxyCallOptions } from './proxy-call.js';
-import { StreamAgent } from './stream-agent.js';
+import { UpstreamStreamAgent } from './stream-agent.js';
+import type { UpstreamConnection } from '../../application/ports/upstream-transport.port.js';
 
 /**
- * The Forwarder port on http-proxy-3. A local upstream is reached through its tunnel stream, handed to the
- * proxy as the socket of a one-request Agent (Piko's ReverseProxy with a custom dialer). A peer node is reached
- * over a pooled keep-alive connection (Piko opens a TCP connection per forwarded request: its §15 #13).
+ * The Forwarder port on http-proxy-3. A local upstream is reached through tunnel streams handed to the proxy
+ * by a keep-alive Agent per upstream connection (Piko's ReverseProxy with a custom dialer, plus reuse). A peer
+ * node is reached over a pooled keep-alive connection (Piko opens a TCP connection per forwarded request: its
+ * §15 #13).
  */
 export class HttpProxyForwarder implements Forwarder {
   private readonly caller: ProxyCaller;
   private readonly peerAgent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
+  /** One stream pool per upstream connection; dropped with the connection. */
+  private readonly agents = new WeakMap<UpstreamConnection, UpstreamStreamAgent>();
 
   constructor(clock: Clock) {
     this.caller = new ProxyCaller(clock);
@@ -38,16 +42,13 @@ export class HttpProxyForwarder implements Forwarder {
   }
 
   private callOptions(target: ForwardTarget, options: ForwardOptions): ProxyCallOptions {
-    if (target.kind === 'stream') {
-      const stream = target.stream;
-      return {
-        target: 'http://tunnel',
-        agent: new StreamAgent(stream),
-        headerTimeoutMs: options.headerTimeoutMs,
-        xfwd: true,
-        oneShot: true,
-        abort: () => stream.destroy(),
-      };
+    if (target.kind === 'upstream') {
+      let agent = this.agents.get(target.upstream);
+      if (agent === undefined) {
+        agent = new UpstreamStreamAgent(target.upstream);
+        this.agents.set(target.upstream, agent);
+      }
+      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, xfwd: true, keepAliveUpstream: true };
     }
     return { target: `http://${target.proxyAddr}`, agent: this.peerAgent, headerTimeoutMs: options.headerTimeoutMs, xfwd: false };
   }

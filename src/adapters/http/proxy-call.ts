@@ -32,7 +32,7 @@ interface Call {
 }
 
 const kCall = Symbol('piko.proxyCall');
-const CLOSE_HEADERS = { connection: 'close' } as const;
+const KEEP_ALIVE_HEADERS = { connection: 'keep-alive' } as const;
 type WithCall = IncomingMessage & { [kCall]?: Call };
 
 /** What one proxied call needs. */
@@ -45,8 +45,11 @@ export interface ProxyCallOptions {
   readonly headerTimeoutMs: number;
   /** Whether to add X-Forwarded-For/-Port/-Proto/-Host. */
   readonly xfwd: boolean;
-  /** Send `Connection: close` upstream: the connection carries this one request only (a tunnel stream). */
-  readonly oneShot?: boolean;
+  /**
+   * Ask for a keep-alive upstream connection whatever the client said: `Connection` is hop-by-hop, and a
+   * pooled tunnel stream should serve the next request too.
+   */
+  readonly keepAliveUpstream?: boolean;
   /** Called when the timer fires before a request object exists, to unblock the call. */
   readonly abort?: () => void;
 }
@@ -101,14 +104,19 @@ export class ProxyCaller {
       res.once('close', () => {
         if (!res.writableFinished) call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() });
       });
-      const headers = options.oneShot === true ? CLOSE_HEADERS : undefined;
-      this.proxy.web(req, res, { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) }, (err) => {
-        call.cancelTimer?.();
-        const status = call.timedOut ? 504 : 502;
-        if (res.headersSent || res.destroyed) res.destroy();
-        else writeJsonError(res, status, call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
-        call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
-      });
+      const headers = options.keepAliveUpstream === true ? KEEP_ALIVE_HEADERS : undefined;
+      try {
+        this.proxy.web(req, res, { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) }, (err) => {
+          call.cancelTimer?.();
+          const status = call.timedOut ? 504 : 502;
+          if (res.headersSent || res.destroyed) res.destroy();
+          else writeJsonError(res, status, call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
+          call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
+        });
+      } catch (err) {
+        // The agent could not supply a connection (the upstream has just gone away): nothing was sent.
+        call.settle({ kind: 'not-sent', error: err instanceof Error ? err : new Error(String(err)) });
+      }
     });
   }
 
@@ -117,21 +125,25 @@ export class ProxyCaller {
     return new Promise((resolve) => {
       const call = this.begin(req, options, resolve);
       socket.once('close', () => call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() }));
-      this.proxy.ws(req, socket, head, { target: options.target, agent: options.agent, xfwd: options.xfwd }, (err) => {
-        if (call.answered === true) {
-          socket.destroy();
-          return;
-        }
-        call.cancelTimer?.();
-        const status = call.timedOut ? 504 : 502;
-        writeJsonErrorToSocket(
-          socket,
-          status,
-          call.timedOut ? 'Gateway Timeout' : 'Bad Gateway',
-          call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable,
-        );
-        call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
-      });
+      try {
+        this.proxy.ws(req, socket, head, { target: options.target, agent: options.agent, xfwd: options.xfwd }, (err) => {
+          if (call.answered === true) {
+            socket.destroy();
+            return;
+          }
+          call.cancelTimer?.();
+          const status = call.timedOut ? 504 : 502;
+          writeJsonErrorToSocket(
+            socket,
+            status,
+            call.timedOut ? 'Gateway Timeout' : 'Bad Gateway',
+            call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable,
+          );
+          call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
+        });
+      } catch (err) {
+        call.settle({ kind: 'not-sent', error: err instanceof Error ? err : new Error(String(err)) });
+      }
     });
   }
 

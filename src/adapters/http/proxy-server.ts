@@ -173,8 +173,9 @@ export class ProxyServer {
   }
 
   /**
-   * Picks a target and hands it to `send`. Upstreams whose stream cannot be opened are unregistered and the
-   * next one is tried. Resolves false when no upstream could take the request.
+   * Picks a target and hands it to `send`. When nothing could be sent (the upstream's stream could not be
+   * opened: it has just gone away), the upstream is unregistered and the next one tried. Resolves false when no
+   * upstream could take the request.
    */
   private async dispatch(
     endpointId: EndpointId,
@@ -190,20 +191,11 @@ export class ProxyServer {
         return true;
       }
       const upstream = route.upstream;
-      let stream;
-      try {
-        stream = upstream.openStream();
-      } catch (err) {
-        tried.add(upstream.id);
-        if (err instanceof UpstreamGoneError) {
-          this.deps.unregister.execute(upstream, 'gone');
-          continue;
-        }
-        this.deps.log.warn('failed to open upstream stream', { 'endpoint-id': endpointId, error: String(err) });
-        continue;
-      }
-      await send({ kind: 'stream', stream });
-      return true;
+      const outcome = await send({ kind: 'upstream', upstream });
+      if (outcome.kind !== 'not-sent') return true;
+      tried.add(upstream.id);
+      if (outcome.error instanceof UpstreamGoneError) this.deps.unregister.execute(upstream, 'gone');
+      else this.deps.log.warn('failed to open upstream stream', { 'endpoint-id': endpointId, error: outcome.error.message });
     }
     return false;
   }

@@ -1,16 +1,22 @@
 import { Agent, type ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { UpstreamConnection } from '../../application/ports/upstream-transport.port.js';
+
+/** Idle pooled tunnel streams are closed after this long. */
+export const IDLE_STREAM_TIMEOUT_MS = 60_000;
 
 /**
- * An http.Agent that hands out one already-open tunnel stream as the request's socket. One stream carries one
- * request (keep-alive off), as in Piko: streams are cheap, and a stream per request keeps failures isolated.
+ * An http.Agent whose connections are tunnel streams of one upstream connection, kept alive and reused for
+ * later requests. Piko opens a stream per request (its §15 #13); reusing them saves the stream handshake and
+ * the agent's per-connection HTTP set-up on every request. Opening a stream on an upstream that has gone away
+ * throws UpstreamGoneError synchronously, before anything is sent, so the caller can try another upstream.
  */
-export class StreamAgent extends Agent {
-  constructor(private readonly stream: Duplex) {
-    super({ keepAlive: false });
+export class UpstreamStreamAgent extends Agent {
+  constructor(private readonly upstream: UpstreamConnection) {
+    super({ keepAlive: true, maxFreeSockets: 256, timeout: IDLE_STREAM_TIMEOUT_MS, scheduling: 'lifo' });
   }
 
   override createConnection(_options: ClientRequestArgs, _callback?: (err: Error | null, stream: Duplex) => void): Duplex {
-    return this.stream;
+    return this.upstream.openStream();
   }
 }

@@ -1,18 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TunnelStream } from './upstream-transport.port.js';
+import type { UpstreamConnection } from './upstream-transport.port.js';
 
-/**
- * Where the forwarder sends one request: a stream already opened to a local upstream (opening first lets the
- * caller retry another upstream when one has just gone away), or a peer node's proxy port.
- */
+/** Where the forwarder sends one request: a local upstream connection, or a peer node's proxy port. */
 export type ForwardTarget =
-  | { readonly kind: 'stream'; readonly stream: TunnelStream }
+  | { readonly kind: 'upstream'; readonly upstream: UpstreamConnection }
   | { readonly kind: 'node'; readonly proxyAddr: string };
 
 /** How a forward attempt ended, so that the proxy can retry, log and count it. */
 export type ForwardOutcome =
   | { readonly kind: 'ok'; readonly status: number }
+  /** Nothing was sent: no stream could be opened on the upstream (it has just gone away). Safe to retry. */
+  | { readonly kind: 'not-sent'; readonly error: Error }
   /** The response has been answered with an error status (502/504) or the client went away. */
   | { readonly kind: 'failed'; readonly status: number; readonly error: Error };
 
