@@ -32,6 +32,8 @@ export interface AgentOverrides {
 
 interface RunningListener {
   readonly listener: UpstreamListener;
+  /** Closes streams that carry no request (HTTP keeps streams open for reuse). */
+  closeIdle(): void;
   close(): void;
 }
 
@@ -47,11 +49,11 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
     const accessLog = combineSinks(createAccessLogSink(lc.accessLog, logger.child('proxy.http.access')), metricsSink);
     const service = new HttpServiceForwarder({ target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, clock, accessLog);
     listener.on('stream', (stream: MuxStream) => service.handle(stream));
-    return { listener, close: () => service.close() };
+    return { listener, closeIdle: () => service.closeIdleStreams(), close: () => service.close() };
   }
   const service = new TcpServiceForwarder({ addr: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, logger.child('proxy.tcp'));
   listener.on('stream', (stream: MuxStream) => service.handle(stream));
-  return { listener, close: () => service.close() };
+  return { listener, closeIdle: () => {}, close: () => service.close() };
 }
 
 /**
@@ -121,7 +123,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     stop: () =>
       (stopping ??= (async () => {
         log.info('shutting down', { 'in-flight': running.reduce((n, r) => n + r.listener.activeStreams, 0) });
-        await Promise.all(running.map((r) => r.listener.drain(config.gracePeriodMs)));
+        await Promise.all(running.map((r) => r.listener.drain(config.gracePeriodMs, () => r.closeIdle())));
         for (const r of running) r.close();
         await metricsServer?.stop();
         log.info('shutdown complete');

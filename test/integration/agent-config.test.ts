@@ -46,6 +46,28 @@ describe('agent start with several listeners, and the opt-in metrics port', () =
   });
 });
 
+describe('connect.url with a base path (a server behind a path-prefixing load balancer)', () => {
+  it('keeps the base path in the registration URL and the server accepts it', async () => {
+    const svc = await startService((_req, res) => res.end('via base path'));
+    const server = await startServer();
+    const agent = await startAgent(['http', 'based', String(svc.port), '--connect.url', `http://${server.addrs.upstream}/tunnel/prefix/`]);
+    try {
+      const line = await agent.waitFor((l) => l.message === 'connected');
+      assert.match(String(line.url), /\/tunnel\/prefix\/piko\/v1\/upstream\/based$/);
+      const res = await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'based' } });
+      assert.equal(res.body.toString(), 'via base path');
+      // The server keeps the stream for reuse; a drain must not wait for that idle stream (grace period 1 min).
+      const t0 = Date.now();
+      assert.equal(await agent.stop(), 0);
+      assert.ok(Date.now() - t0 < 10_000, 'the drain did not wait for idle pooled streams');
+    } finally {
+      await agent.stop();
+      await server.stop();
+      await svc.close();
+    }
+  });
+});
+
 describe('bad configuration stops start-up with exit code 1 and one line naming the problem', () => {
   const cases: Array<{ name: string; script: string; args: string[]; env?: Record<string, string>; pattern: RegExp }> = [
     { name: 'a duration without a unit', script: SERVER_JS, args: ['--proxy.timeout', '30'], pattern: /^config: proxy\.timeout: .*30/ },

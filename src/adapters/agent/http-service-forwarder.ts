@@ -54,6 +54,11 @@ export class HttpServiceForwarder {
     this.server.emit('connection', stream);
   }
 
+  /** Closes tunnel streams that carry no request now (kept open by the server for reuse). */
+  closeIdleStreams(): void {
+    this.server.closeIdleConnections();
+  }
+
   /** Closes pooled connections to the local service. */
   close(): void {
     this.agent.destroy();

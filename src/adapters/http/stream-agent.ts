@@ -14,6 +14,14 @@ export const IDLE_STREAM_TIMEOUT_MS = 60_000;
 export class UpstreamStreamAgent extends Agent {
   constructor(private readonly upstream: UpstreamConnection) {
     super({ keepAlive: true, maxFreeSockets: 256, timeout: IDLE_STREAM_TIMEOUT_MS, scheduling: 'lifo' });
+    // Once the upstream drains or goes, idle streams are closed at once and busy ones when their request ends,
+    // so the agent's drain is not held up by streams kept for reuse.
+    upstream.onStopAccepting(() => {
+      for (const list of Object.values(this.freeSockets)) for (const s of list ?? []) s.end();
+    });
+    this.on('free', (socket: Duplex) => {
+      if (!upstream.accepting) socket.end();
+    });
   }
 
   override createConnection(_options: ClientRequestArgs, _callback?: (err: Error | null, stream: Duplex) => void): Duplex {

@@ -81,6 +81,9 @@ function dialOptions(o: { token?: string; tls?: TlsOptions }): DialOptions {
 export class EndpointListener extends EventEmitter {
   private closed = false;
 
+  /** Closes connections that are open but idle, while draining (set by serveHttp). */
+  private closeIdle?: () => void;
+
   /** @internal Use `listen()`. */
   constructor(
     readonly endpointId: string,
@@ -111,7 +114,7 @@ export class EndpointListener extends EventEmitter {
    * connections carry on. Resolves when the last of them has ended.
    */
   async close(): Promise<void> {
-    await this.upstream.drain();
+    await this.upstream.drain(Number.POSITIVE_INFINITY, this.closeIdle);
     this.finish();
   }
 
@@ -119,6 +122,11 @@ export class EndpointListener extends EventEmitter {
   shutdown(): void {
     this.upstream.shutdown();
     this.finish();
+  }
+
+  /** @internal */
+  setIdleCloser(closeIdle: () => void): void {
+    this.closeIdle = closeIdle;
   }
 
   private finish(): void {
@@ -165,6 +173,7 @@ export async function serveHttp(endpointId: string, app: Server | RequestListene
   const server = typeof app === 'function' ? createServer(app) : app;
   const listener = await listen(endpointId, options);
   listener.on('connection', (socket: Duplex) => server.emit('connection', socket));
+  listener.setIdleCloser(() => server.closeIdleConnections());
   return listener;
 }
 

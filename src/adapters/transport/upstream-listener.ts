@@ -61,14 +61,16 @@ export class UpstreamListener extends EventEmitter {
 
   /**
    * Stops taking new streams: sends go-away so the server routes new traffic elsewhere at once, waits for the
-   * streams in flight to finish (at most `deadlineMs`), then closes the sessions.
+   * streams in flight to finish (at most `deadlineMs`), then closes the sessions. `onTick` runs while waiting,
+   * for the owner to close streams that are open but idle (kept for reuse).
    */
-  async drain(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
+  async drain(deadlineMs = Number.POSITIVE_INFINITY, onTick?: () => void): Promise<void> {
     this.stop();
     for (const s of this.sessions) if (!s.closed) s.goAway(0);
     const { clock } = this.options;
     const until = clock.now() + deadlineMs;
     while (this.activeStreams > 0 && clock.now() < until) {
+      onTick?.();
       await new Promise<void>((resolve) => clock.schedule(Math.max(1, Math.min(50, until - clock.now())), resolve));
     }
     this.shutdown();

@@ -14,6 +14,24 @@ export class WsUpstreamConnection implements UpstreamConnection {
     readonly session: MuxSession,
   ) {}
 
+  onStopAccepting(listener: () => void): void {
+    if (!this.accepting) {
+      listener();
+      return;
+    }
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      listener();
+    };
+    this.session.once('goaway', once);
+    this.session.once('close', once);
+    this.stopListeners.push(once);
+  }
+
+  private readonly stopListeners: Array<() => void> = [];
+
   get accepting(): boolean {
     return !this.session.closed && !this.session.remoteGoAway && !this.session.localGoAway;
   }
@@ -32,6 +50,7 @@ export class WsUpstreamConnection implements UpstreamConnection {
 
   goAway(): void {
     if (!this.session.closed) this.session.goAway(0);
+    for (const l of this.stopListeners.splice(0)) l();
   }
 
   close(): void {

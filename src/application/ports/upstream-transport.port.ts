@@ -26,6 +26,11 @@ export interface UpstreamConnection extends Upstream {
   readonly accepting: boolean;
   /** Opens a stream to the upstream at once. Throws UpstreamGoneError when `accepting` is false. */
   openStream(): TunnelStream;
+  /**
+   * Calls `listener` once when the connection stops accepting streams (go-away from either side, or close),
+   * so holders of idle streams can release them.
+   */
+  onStopAccepting(listener: () => void): void;
   /** Asks the agent to stop using this connection (go-away) while in-flight streams finish. */
   goAway(): void;
   /** Closes the connection and every stream on it. */

@@ -21,6 +21,7 @@ export class FakeUpstreamConnection implements UpstreamConnection {
   goAwayCalls = 0;
   /** True once `close` was called. */
   closed = false;
+  private readonly stopListeners: Array<() => void> = [];
 
   constructor(
     readonly id: string,
@@ -36,14 +37,25 @@ export class FakeUpstreamConnection implements UpstreamConnection {
     return stream;
   }
 
+  onStopAccepting(listener: () => void): void {
+    if (!this.accepting) listener();
+    else this.stopListeners.push(listener);
+  }
+
   goAway(): void {
     this.goAwayCalls += 1;
-    this.accepting = false;
+    this.stopAccepting();
   }
 
   close(): void {
     this.closed = true;
-    this.accepting = false;
+    this.stopAccepting();
     for (const stream of this.opened) stream.destroy();
+  }
+
+  /** Stops accepting and tells the listeners, as a go-away received from the agent does. */
+  stopAccepting(): void {
+    this.accepting = false;
+    for (const l of this.stopListeners.splice(0)) l();
   }
 }
