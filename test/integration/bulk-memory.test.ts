@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { splitAddr, startService } from '../support/http.js';
+import { fetchRaw, splitAddr, startService } from '../support/http.js';
 import { startAgent, startServer, type Proc, type ServerProc } from '../support/processes.js';
 
 const GIB = 1024 * 1024 * 1024;
@@ -46,10 +46,11 @@ describe('1 GiB each way with bounded memory', () => {
         req.on('end', () => res.end(JSON.stringify({ bytes: n, sha256: h.digest('hex') })));
         return;
       }
-      res.writeHead(200, { 'content-length': GIB, 'content-type': 'application/octet-stream' });
+      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? GIB);
+      res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
       let sent = 0;
       const pump = (): void => {
-        while (sent < GIB) {
+        while (sent < size) {
           sent += CHUNK.length;
           if (!res.write(CHUNK)) return;
         }
@@ -60,6 +61,13 @@ describe('1 GiB each way with bounded memory', () => {
     });
     server = await startServer(['--proxy.access-log.disable']);
     agent = await startAgent(['http', 'bulk', String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--access-log.disable']);
+    // Warm up both directions (64 MiB each) so the baseline is a process that has carried traffic: lazily
+    // grown runtime structures are not counted as growth caused by the 1 GiB transfers.
+    const warm = 64 * 1024 * 1024;
+    const down = await fetchRaw(server.addrs.proxy, { path: `/download?size=${warm}`, headers: { 'x-piko-endpoint': 'bulk' } });
+    assert.equal(down.body.length, warm);
+    const up = await fetchRaw(server.addrs.proxy, { method: 'POST', path: '/upload', headers: { 'x-piko-endpoint': 'bulk' }, body: Buffer.alloc(warm, 1) });
+    assert.equal(up.json<{ bytes: number }>().bytes, warm);
   });
 
   after(async () => {
