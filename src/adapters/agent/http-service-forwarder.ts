@@ -65,7 +65,7 @@ export class HttpServiceForwarder {
   }
 
   private callOptions() {
-    return { target: this.settings.target, agent: this.agent, headerTimeoutMs: this.settings.timeoutMs, xfwd: false };
+    return { target: this.settings.target, agent: this.agent, headerTimeoutMs: this.settings.timeoutMs, xfwd: false, keepAliveUpstream: true };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, clock: Clock): void {

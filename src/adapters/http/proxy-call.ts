@@ -155,7 +155,7 @@ export class ProxyCaller {
         if (settled) return;
         settled = true;
         call.cancelTimer?.();
-        delete (req as WithCall)[kCall];
+        (req as WithCall)[kCall] = undefined;
         resolve(outcome);
       },
     };

@@ -494,7 +494,13 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
         sendable.delete(stream);
         const frame = stream._muxPullFrame(maxPayload);
         if (frame === undefined) continue;
-        if (!this.#transport.write(frame)) this.#blocked = true;
+        const payload = stream._muxTakePayload();
+        if (payload === undefined) {
+          if (!this.#transport.write(frame)) this.#blocked = true;
+        } else {
+          this.#transport.write(frame);
+          if (!this.#transport.write(payload, stream._muxPayloadFlushed)) this.#blocked = true;
+        }
         stream._muxAfterWrite();
         if (this.#closed) return;
         if (stream._muxCanSend()) sendable.add(stream);

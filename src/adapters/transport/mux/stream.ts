@@ -5,6 +5,9 @@ import { MuxProtocolError, MuxSessionClosedError, MuxStreamResetError, MuxTimeou
 import { Flag, FrameType, HEADER_LENGTH, INITIAL_STREAM_WINDOW } from './frame.js';
 import type { MuxSession } from './session.js';
 
+/** Payloads at least this large are sent as views of the caller's buffer rather than copied into the frame. */
+const ZERO_COPY_MIN = 16 * 1024;
+
 /**
  * The session-side operations a stream needs. The session implements it once (not per stream or frame) and
  * hands it to each stream it creates; nothing outside the mux uses it.
@@ -92,6 +95,12 @@ export class MuxStream extends Duplex {
   #chunkOffset = 0;
   #outBytes = 0;
   #outCallback: ((error?: Error | null) => void) | undefined;
+  /** Payload views handed to the transport and not yet flushed by it (zero-copy frames). */
+  #unflushed = 0;
+  /** The write callback, held until the transport has flushed the views of the caller's buffer. */
+  #doneWhenFlushed: ((error?: Error | null) => void) | undefined;
+  /** The zero-copy payload of the frame last pulled, for the session to write after the header. */
+  #pendingPayload: Buffer | undefined;
 
   #bytesRead = 0;
   #bytesWritten = 0;
@@ -257,8 +266,9 @@ export class MuxStream extends Duplex {
       }
       this.#host.release(this);
     }
-    const pending = this.#outCallback;
+    const pending = this.#outCallback ?? this.#doneWhenFlushed;
     this.#clearPending();
+    this.#doneWhenFlushed = undefined;
     if (pending !== undefined) pending(error ?? destroyedError());
     callback(error);
   }
@@ -380,6 +390,26 @@ export class MuxStream extends Duplex {
     if (chunks === undefined || n === 0 || this.#sendWindow <= 0) return undefined;
     if (n > this.#sendWindow) n = this.#sendWindow;
     if (n > maxPayload) n = maxPayload;
+    const current = chunks[this.#chunkIndex]!;
+    if (n >= ZERO_COPY_MIN && current.length - this.#chunkOffset >= n) {
+      // Large payload inside one buffer: send a view of it after a separate header instead of copying it into a
+      // new frame (one 64 KiB allocation and copy less per frame on bulk transfers). The caller's write
+      // completes only once the transport has flushed the view, so the caller may then reuse its buffer.
+      const header = Buffer.allocUnsafe(HEADER_LENGTH);
+      writeHeader(header, 0, FrameType.Data, this.#takeAck(), this.id, n);
+      const start = this.#chunkOffset;
+      this.#pendingPayload = current.subarray(start, start + n);
+      this.#unflushed++;
+      if (start + n === current.length) {
+        this.#chunkIndex++;
+        this.#chunkOffset = 0;
+      } else this.#chunkOffset = start + n;
+      this.#outBytes -= n;
+      this.#sendWindow -= n;
+      this.#bytesWritten += n;
+      if (this.#idleTimeoutMs > 0) this.#touch();
+      return header;
+    }
     const frame = Buffer.allocUnsafe(HEADER_LENGTH + n);
     writeHeader(frame, 0, FrameType.Data, this.#takeAck(), this.id, n);
     let at = HEADER_LENGTH;
@@ -416,9 +446,35 @@ export class MuxStream extends Duplex {
     if (this.#outBytes === 0 && this.#outCallback !== undefined) {
       const callback = this.#outCallback;
       this.#clearPending();
-      callback();
+      if (this.#unflushed > 0) this.#doneWhenFlushed = callback;
+      else callback();
     }
   }
+
+  /**
+   * The zero-copy payload of the frame just pulled, if it has one: the session writes it right after the header
+   * with {@link MuxStream._muxPayloadFlushed} as the write callback.
+   *
+   * @internal
+   */
+  _muxTakePayload(): Buffer | undefined {
+    const payload = this.#pendingPayload;
+    this.#pendingPayload = undefined;
+    return payload;
+  }
+
+  /**
+   * The transport flushed a zero-copy payload: complete a write that was waiting for it.
+   *
+   * @internal
+   */
+  readonly _muxPayloadFlushed = (error?: Error | null): void => {
+    this.#unflushed--;
+    if (this.#unflushed > 0 || this.#doneWhenFlushed === undefined) return;
+    const callback = this.#doneWhenFlushed;
+    this.#doneWhenFlushed = undefined;
+    callback(error ?? null);
+  };
 
   /**
    * Whether {@link MuxStream._muxPullFrame} would produce a frame now.
