@@ -182,6 +182,39 @@ describe('SDK', () => {
   });
 });
 
+/** Sends 1 GiB to `addr`, ends, and reads the service's answer: a digest line, then 1 GiB. */
+async function roundTrip(addr: string, GIB: number, CHUNK: Buffer): Promise<{ header: string; received: number; digest: string; seconds: number }> {
+  const s = await connectTo(addr);
+  const t0 = Date.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (sent < GIB) {
+        sent += CHUNK.length;
+        if (!s.write(CHUNK)) return;
+      }
+      s.end();
+      resolve();
+    };
+    s.on('drain', pump);
+    pump();
+  });
+  const h = createHash('sha256');
+  let header = '';
+  let received = 0;
+  for await (const c of s) {
+    let chunk = c as Buffer;
+    if (!header.endsWith('\n')) {
+      const nl = chunk.indexOf(10);
+      header += chunk.subarray(0, nl < 0 ? chunk.length : nl + 1).toString();
+      chunk = nl < 0 ? Buffer.alloc(0) : chunk.subarray(nl + 1);
+    }
+    h.update(chunk);
+    received += chunk.length;
+  }
+  return { header, received, digest: h.digest('hex'), seconds: (Date.now() - t0) / 1000 };
+}
+
 describe('1 GiB each way through forward with bounded memory', () => {
   const GIB = 1024 * 1024 * 1024;
   const CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
@@ -220,36 +253,8 @@ describe('1 GiB each way through forward with bounded memory', () => {
       const base = procs.map((p) => p.rss());
       const peak = [...base];
       const timer = setInterval(() => procs.forEach((p, i) => (peak[i] = Math.max(peak[i]!, p.rss()))), 100);
-      const s = await connectTo(fwd.addr);
-      const t0 = Date.now();
-      let sent = 0;
-      await new Promise<void>((resolve) => {
-        const pump = (): void => {
-          while (sent < GIB) {
-            sent += CHUNK.length;
-            if (!s.write(CHUNK)) return;
-          }
-          s.end();
-          resolve();
-        };
-        s.on('drain', pump);
-        pump();
-      });
-      const h = createHash('sha256');
-      let header = '';
-      let received = 0;
-      for await (const c of s) {
-        let chunk = c as Buffer;
-        if (!header.endsWith('\n')) {
-          const nl = chunk.indexOf(10);
-          header += chunk.subarray(0, nl < 0 ? chunk.length : nl + 1).toString();
-          chunk = nl < 0 ? Buffer.alloc(0) : chunk.subarray(nl + 1);
-        }
-        h.update(chunk);
-        received += chunk.length;
-      }
+      const { header, received, digest: downDigest, seconds } = await roundTrip(fwd.addr, GIB, CHUNK);
       clearInterval(timer);
-      const seconds = (Date.now() - t0) / 1000;
       const growth = peak.map((p, i) => p - base[i]!);
       process.stderr.write(
         `tcp 2 GiB round trip: ${((2 * GIB) / 1048576 / seconds).toFixed(0)} MiB/s; RSS growth server ${(growth[0]! / 1e6).toFixed(1)} MB, agent ${(growth[1]! / 1e6).toFixed(1)} MB, forward ${(growth[2]! / 1e6).toFixed(1)} MB\n`,
@@ -259,7 +264,10 @@ describe('1 GiB each way through forward with bounded memory', () => {
       const digest = expected.digest('hex');
       assert.equal(header.trim(), `${GIB}:${digest}`, 'upload intact');
       assert.equal(received, GIB);
-      assert.equal(h.digest('hex'), digest, 'download intact');
+      assert.equal(downDigest, digest, 'download intact');
+      const direct = await roundTrip(`127.0.0.1:${svc.port}`, GIB, CHUNK);
+      assert.equal(direct.received, GIB);
+      process.stderr.write(`tcp 2 GiB round trip direct to the service: ${((2 * GIB) / 1048576 / direct.seconds).toFixed(0)} MiB/s\n`);
       growth.forEach((g, i) => assert.ok(g < 100e6, `process ${i} RSS grew ${g} bytes`));
     } finally {
       await fwd.stop();

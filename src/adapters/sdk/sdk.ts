@@ -54,6 +54,8 @@ export interface DialEndpointOptions {
   readonly signal?: AbortSignal;
 }
 
+const ignore = (): void => {};
+
 function toLogger(sink: SdkLogger | undefined, subsystem = 'client'): Logger {
   const write = (level: LogLevel, message: string, fields?: LogFields): void =>
     sink?.[level]?.(message, { subsystem, ...(fields ?? {}) });
@@ -90,7 +92,12 @@ export class EndpointListener extends EventEmitter {
     private readonly upstream: UpstreamListener,
   ) {
     super();
-    upstream.on('stream', (s: MuxStream) => this.emit('connection', s));
+    upstream.on('stream', (s: MuxStream) => {
+      // A lost tunnel resets its streams with an 'error'; an application that did not listen for it must not
+      // crash for that. Its own 'error' listeners still see the error.
+      s.on('error', ignore);
+      this.emit('connection', s);
+    });
     upstream.on('connected', () => this.emit('connected'));
     upstream.on('disconnected', (r: string) => this.emit('disconnected', r));
     upstream.on('fatal', (e: Error) => {
