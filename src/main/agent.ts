@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { loadAgentConfig } from '../adapters/config/load-config.js';
-import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import { startAgent } from './create-agent.js';
-import { failStartup, isMain, onShutdownSignal } from './run.js';
+import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
 
 /**
  * `piko-ts agent` / `node dist/main/agent.js`: `http <endpoint> <addr>`, `tcp <endpoint> <addr>` or `start`.
@@ -10,20 +9,10 @@ import { failStartup, isMain, onShutdownSignal } from './run.js';
  * (401/403...), and finishes in-flight requests before exiting on SIGTERM/SIGINT.
  */
 export async function runAgent(argv: readonly string[]): Promise<void> {
-  let loaded;
-  try {
-    loaded = loadAgentConfig(argv, process.env);
-  } catch (err) {
-    failStartup(err);
-  }
-  if (loaded.kind === 'help') {
-    process.stdout.write(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
-    return;
-  }
-  const { config, warnings } = loaded;
-  const logger = createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
+  const loaded = loadOrExit(() => loadAgentConfig(argv, process.env), 'main');
+  if (loaded === undefined) return;
+  const { config, logger } = loaded;
   const log = logger.child('main');
-  for (const w of warnings) log.warn(w);
   try {
     const agent = await startAgent(config, { logger });
     onShutdownSignal(() => agent.stop(), log);

@@ -2,10 +2,9 @@
 import { loadForwardConfig } from '../adapters/config/load-config.js';
 import type { ForwardConfig } from '../adapters/config/types.js';
 import { TcpPortForwarder } from '../adapters/forward/tcp-port-forwarder.js';
-import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import { formatAddress } from '../adapters/net/listen.js';
 import type { Logger } from '../application/ports/logger.port.js';
-import { failStartup, isMain, onShutdownSignal } from './run.js';
+import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
 
 /** A running forward process. */
 export interface ForwardProcess {
@@ -46,19 +45,9 @@ export async function startForward(config: ForwardConfig, logger: Logger): Promi
 
 /** `piko-ts forward` / `node dist/main/forward.js`: `tcp <addr> <endpoint>` or `start`. */
 export async function runForward(argv: readonly string[]): Promise<void> {
-  let loaded;
-  try {
-    loaded = loadForwardConfig(argv, process.env);
-  } catch (err) {
-    failStartup(err);
-  }
-  if (loaded.kind === 'help') {
-    process.stdout.write(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
-    return;
-  }
-  const { config } = loaded;
-  const logger = createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
-  for (const w of loaded.warnings) logger.child('main').warn(w);
+  const loaded = loadOrExit(() => loadForwardConfig(argv, process.env), 'main');
+  if (loaded === undefined) return;
+  const { config, logger } = loaded;
   try {
     const fwd = await startForward(config, logger);
     onShutdownSignal(() => fwd.stop(), logger.child('main'));

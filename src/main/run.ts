@@ -1,5 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { LoadResult } from '../adapters/config/load-config.js';
+import type { LogConfig } from '../adapters/config/types.js';
+import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import type { Logger } from '../application/ports/logger.port.js';
 
 /**
@@ -43,4 +46,32 @@ export function isMain(moduleUrl: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A loaded configuration and the process logger made from its `log` section. */
+export interface Loaded<T> {
+  readonly config: T;
+  readonly logger: Logger;
+}
+
+/**
+ * Loads a command's configuration: on `--help` prints the help and returns undefined; on a bad configuration
+ * exits 1 with its one-line reason; otherwise creates the logger and logs the loader's warnings under
+ * `subsystem`.
+ */
+export function loadOrExit<T extends { readonly log: LogConfig }>(load: () => LoadResult<T>, subsystem: string): Loaded<T> | undefined {
+  let loaded: LoadResult<T>;
+  try {
+    loaded = load();
+  } catch (err) {
+    failStartup(err);
+  }
+  if (loaded.kind === 'help') {
+    process.stdout.write(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
+    return undefined;
+  }
+  const { config } = loaded;
+  const logger = createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
+  for (const w of loaded.warnings) logger.child(subsystem).warn(w);
+  return { config, logger };
 }

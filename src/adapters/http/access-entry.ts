@@ -1,20 +1,15 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { AccessLogRequest } from './access-log.js';
 
-/** What is known of one proxied request when it ends; the access log formats and filters it. */
-export interface AccessEntry {
-  readonly method: string;
-  readonly host: string;
-  readonly path: string;
-  readonly proto: string;
-  readonly status: number;
-  readonly durationMs: number;
+/**
+ * What is known of one proxied request when it ends: the access log's request record with every optional fact
+ * present. The access log formats and filters it; the agent's metrics count it.
+ */
+export type AccessEntry = AccessLogRequest & {
   readonly endpointId: string;
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly clientIp: string;
-  readonly requestHeaders: IncomingHttpHeaders;
-  readonly responseHeaders: OutgoingHttpHeaders;
-}
+};
 
 /** Receives one entry per finished request. */
 export type AccessLogSink = (entry: AccessEntry) => void;

@@ -16,7 +16,7 @@ export function createAccessLogSink(config: AccessLogConfig, log: Logger): Acces
   };
   return (entry) => {
     if (!shouldLogPath(entry.path)) return;
-    const record = accessLogRecord(entry as Parameters<typeof accessLogRecord>[0], filters);
+    const record = accessLogRecord(entry, filters);
     log.log(record.level, record.message, record.fields);
   };
 }
