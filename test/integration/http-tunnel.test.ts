@@ -323,3 +323,35 @@ describe('graceful shutdown', () => {
 
 /** Hex SHA-256 of a buffer. */
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('draining an agent under load', () => {
+  it('loses no request when one of two agents is stopped (SIGTERM) while traffic flows', async () => {
+    const svc = await startService((_req, res) => setTimeout(() => res.end('ok'), 20));
+    const server = await startServer();
+    const args = ['http', 'drain', String(svc.port), '--connect.url', `http://${server.addrs.upstream}`];
+    const a1 = await startAgent(args);
+    const a2 = await startAgent(args);
+    try {
+      const statuses: number[] = [];
+      let stopped: Promise<number | null> | undefined;
+      // 10 workers × 40 requests each (bounded), the first agent stopped after the first 100 answers.
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          for (let i = 0; i < 40; i++) {
+            const res = await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'drain' } });
+            statuses.push(res.status);
+            if (statuses.length === 100) stopped = a1.stop('SIGTERM');
+          }
+        }),
+      );
+      assert.equal(statuses.length, 400);
+      assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request succeeded');
+      assert.equal(await stopped, 0, 'the drained agent exited 0');
+    } finally {
+      await a1.stop();
+      await a2.stop();
+      await server.stop();
+      await svc.close();
+    }
+  });
+});
