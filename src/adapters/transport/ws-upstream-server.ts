@@ -47,7 +47,7 @@ export class WsUpstreamServer {
     private readonly settings: UpstreamServerSettings,
     private readonly deps: UpstreamServerDeps,
   ) {
-    this.server = createServer((req, res) => {
+    this.server = createServer((_req, res) => {
       const body = JSON.stringify({ error: 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId' });
       res.writeHead(404, { 'content-type': 'application/json' }).end(body + '\n');
     });
