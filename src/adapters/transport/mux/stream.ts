@@ -122,6 +122,10 @@ export class MuxStream extends Duplex {
     this.#host = host;
     this.id = id;
     this.#ackPending = inbound;
+    // A stream we open grants the peer our whole window in its SYN (see MuxSession.openStream): count it, or
+    // the peer's first bytes beyond 256 KiB would look like a window violation. An inbound stream grants it
+    // with its ACK, through #sendWindowUpdate, which counts it there.
+    if (!inbound) this.#recvWindow = host.maxWindow;
   }
 
   /** Payload bytes received on this stream. */

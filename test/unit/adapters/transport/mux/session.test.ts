@@ -186,6 +186,23 @@ describe('MuxSession', () => {
       assert.doesNotThrow(() => server.openStream());
     });
 
+    it('counts the window it grants in the SYN, so the peer may fill it before any read', async () => {
+      const big = 1024 * KiB;
+      const { session, peer, closes } = rawPair({ initialWindow: big });
+      const s = session.openStream();
+      await settle();
+      const syn = peer.take().find((f) => f.streamId === s.id && f.type === FrameType.WindowUpdate);
+      assert.equal(syn?.length, big - WINDOW, 'the SYN grants the window above 256 KiB');
+      peer.windowUpdate(s.id, 0, Flag.ACK);
+      // The peer uses the whole granted window before we read anything.
+      for (let sent = 0; sent < big; sent += 64 * KiB) peer.data(s.id, pattern(64 * KiB, sent));
+      await settle();
+      assert.deepEqual(closes, [], 'no window violation');
+      const updates = peer.take().filter((f) => f.type === FrameType.WindowUpdate && f.streamId === s.id);
+      assert.deepEqual(updates.map((f) => f.length), [], 'nothing was read, so no window is returned yet');
+      assert.equal(s.readableLength, big);
+    });
+
     it('throws MuxSessionClosedError once closed', () => {
       const { session } = rawPair();
       session.close();
