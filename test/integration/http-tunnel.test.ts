@@ -355,3 +355,40 @@ describe('draining an agent under load', () => {
     }
   });
 });
+
+describe('keep-alive to the local service', () => {
+  it('sends a safe request again on a fresh connection when a reused one turns out closed (reset)', async () => {
+    // A service that answers the first request of each connection with keep-alive, then resets the connection
+    // when a second request arrives on it, as a server does when its idle timeout races the client's reuse.
+    const { createServer: createTcpServer } = await import('node:net');
+    let connections = 0;
+    const svc = createTcpServer((sock) => {
+      connections++;
+      let requests = 0;
+      sock.on('data', () => {
+        requests++;
+        if (requests === 1) sock.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+        else sock.resetAndDestroy();
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+    const port = (svc.address() as { port: number }).port;
+    const server = await startServer();
+    const agent = await startAgent(['http', 'stale', `127.0.0.1:${port}`, '--connect.url', `http://${server.addrs.upstream}`]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'stale' } });
+        assert.equal(res.status, 200, `request ${i + 1}`);
+        assert.equal(res.body.toString(), 'ok');
+      }
+      assert.equal(connections, 3, 'each reset connection was replaced by a fresh one');
+      const post = await fetchRaw(server.addrs.proxy, { method: 'POST', headers: { 'x-piko-endpoint': 'stale' }, body: 'x' });
+      assert.equal(post.status, 502, 'a request with a body is not replayed');
+    } finally {
+      await agent.stop();
+      await server.stop();
+      svc.close();
+    }
+  });
+});

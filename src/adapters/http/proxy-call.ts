@@ -105,18 +105,31 @@ export class ProxyCaller {
         if (!res.writableFinished) call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() });
       });
       const headers = options.keepAliveUpstream === true ? KEEP_ALIVE_HEADERS : undefined;
-      try {
-        this.proxy.web(req, res, { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) }, (err) => {
-          call.cancelTimer?.();
-          const status = call.timedOut ? 504 : 502;
-          if (res.headersSent || res.destroyed) res.destroy();
-          else writeJsonError(res, status, call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
-          call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
-        });
-      } catch (err) {
-        // The agent could not supply a connection (the upstream has just gone away): nothing was sent.
-        call.settle({ kind: 'not-sent', error: err instanceof Error ? err : new Error(String(err)) });
-      }
+      const proxyOptions = { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) };
+      const forwardedBefore = options.xfwd ? snapshotForwarded(req) : undefined;
+      const attempt = (retriesLeft: number): void => {
+        try {
+          this.proxy.web(req, res, proxyOptions, (err) => {
+            // A pooled connection the upstream closed while idle fails at once with a reset: a request with no
+            // body and a safe method never reached the application, so it is sent again on a fresh connection.
+            if (retriesLeft > 0 && !call.timedOut && !res.headersSent && isStaleConnectionReset(err, call.proxyReq, req)) {
+              if (forwardedBefore !== undefined) restoreForwarded(req, forwardedBefore);
+              call.proxyReq = undefined;
+              attempt(retriesLeft - 1);
+              return;
+            }
+            call.cancelTimer?.();
+            const status = call.timedOut ? 504 : 502;
+            if (res.headersSent || res.destroyed) res.destroy();
+            else writeJsonError(res, status, call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
+            call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
+          });
+        } catch (err) {
+          // The agent could not supply a connection (the upstream has just gone away): nothing was sent.
+          call.settle({ kind: 'not-sent', error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      };
+      attempt(1);
     });
   }
 
@@ -169,4 +182,30 @@ export class ProxyCaller {
     }
     return call;
   }
+}
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+const FORWARDED_HEADERS = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
+
+/** True for a reset of a reused keep-alive connection under a body-less request with a safe method. */
+function isStaleConnectionReset(err: Error, proxyReq: ClientRequest | undefined, req: IncomingMessage): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ECONNRESET' && code !== 'EPIPE' && err.name !== 'MuxStreamResetError') return false;
+  if (proxyReq?.reusedSocket !== true) return false;
+  if (!SAFE_METHODS.has(req.method ?? 'GET')) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
+function snapshotForwarded(req: IncomingMessage): Array<string | string[] | undefined> {
+  return FORWARDED_HEADERS.map((h) => req.headers[h]);
+}
+
+/** Undoes the X-Forwarded-* values a failed attempt appended, so a retry does not append them twice. */
+function restoreForwarded(req: IncomingMessage, saved: ReadonlyArray<string | string[] | undefined>): void {
+  FORWARDED_HEADERS.forEach((h, i) => {
+    const v = saved[i];
+    if (v === undefined) delete req.headers[h];
+    else req.headers[h] = v as string;
+  });
 }
