@@ -392,3 +392,30 @@ describe('keep-alive to the local service', () => {
     }
   });
 });
+
+describe('the agent listener timeout', () => {
+  it('answers 504 from the agent when the local service sends no headers within --timeout, but never cuts a slow body', async () => {
+    const svc = await startService((req, res) => {
+      if (req.url === '/stall') return; // no headers, ever
+      res.writeHead(200);
+      res.write('a');
+      setTimeout(() => res.end('b'), 1_200); // body slower than the timeout
+    });
+    const server = await startServer(['--proxy.timeout', '0s']);
+    const agent = await startAgent(['http', 'slow', String(svc.port), '--connect.url', `http://${server.addrs.upstream}`, '--timeout', '500ms']);
+    try {
+      const t0 = Date.now();
+      const stalled = await fetchRaw(server.addrs.proxy, { path: '/stall', headers: { 'x-piko-endpoint': 'slow' } });
+      assert.equal(stalled.status, 504);
+      assert.deepEqual(stalled.json(), { error: 'upstream timeout' });
+      assert.ok(Date.now() - t0 < 3_000);
+      const slowBody = await fetchRaw(server.addrs.proxy, { path: '/drip', headers: { 'x-piko-endpoint': 'slow' } });
+      assert.equal(slowBody.status, 200);
+      assert.equal(slowBody.body.toString(), 'ab');
+    } finally {
+      await agent.stop();
+      await server.stop();
+      await svc.close();
+    }
+  });
+});
