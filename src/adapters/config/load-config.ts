@@ -10,7 +10,7 @@ import {
   type ListenerAddr,
 } from './addresses.js';
 import { agentConfigSchema, listenerConfigSchema, TCP_LISTENER_KEYS } from './agent-config.schema.js';
-import { parseArgv, wantsHelp } from './argv.js';
+import { parseArgv, wantsHelp, type ParsedArgv } from './argv.js';
 import type { ReadTextFile } from './config-file.js';
 import { configFileSchema } from './config-file.schema.js';
 import { checkEnvNames, flagKinds, indexFlags, loadFileLayer, overridesFor, type Env } from './config-sources.js';
@@ -140,6 +140,22 @@ function checkBindAddrs(values: Values, paths: readonly string[]): void {
 }
 
 /**
+ * The layers every command resolves the same way: the YAML file (if `--config.path`), `PIKO_*` variables and
+ * flags over the schema's defaults, plus warnings for Piko options that are accepted but not active.
+ */
+function resolveCommand(
+  parsed: ParsedArgv,
+  flags: Parameters<typeof overridesFor>[1],
+  schema: Parameters<typeof overridesFor>[2],
+  env: Env,
+  options: LoadOptions,
+): { raw: ReturnType<typeof resolveLayers>; warnings: string[]; values: Values } {
+  const file = loadFileLayer(parsed, flags, env, options.readFile, schema);
+  const raw = resolveLayers({ schema, subjectPrefix: '', file, env, overrides: overridesFor(parsed, flags, schema) });
+  return { raw, warnings: checkInactive(schema, raw, ''), values: new Values(raw, '') };
+}
+
+/**
  * Loads the configuration of `piko-ts server`. `argv` is what follows `server`; `env` is the process
  * environment. Returns help when `-h`/`--help` is anywhere; throws a ConfigError for any unknown flag, key
  * or variable and for any invalid value. A missing node ID is generated.
@@ -150,16 +166,7 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
   const extra = parsed.positionals[0];
   if (extra !== undefined) throw new ConfigError('CONFIG_USAGE', 'server', `unexpected argument ${JSON.stringify(extra)}`);
   checkEnvNames(env);
-  const file = loadFileLayer(parsed, SERVER_FLAGS, env, options.readFile, serverConfigSchema);
-  const raw = resolveLayers({
-    schema: serverConfigSchema,
-    subjectPrefix: '',
-    file,
-    env,
-    overrides: overridesFor(parsed, SERVER_FLAGS, serverConfigSchema),
-  });
-  const warnings = checkInactive(serverConfigSchema, raw, '');
-  const values = new Values(raw, '');
+  const { raw, warnings, values } = resolveCommand(parsed, SERVER_FLAGS, serverConfigSchema, env, options);
   checkBindAddrs(values, ['proxy.bind_addr', 'upstream.bind_addr', 'admin.bind_addr']);
   const nodeIdPrefix = values.text('cluster.node_id_prefix');
   const nodeId = values.text('cluster.node_id') || nodeIdPrefix + (options.nodeIdSuffix ?? generateNodeIdSuffix)();
@@ -266,16 +273,7 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
   if (subcommand === 'start' && listenerEnv !== undefined) {
     throw new ConfigError('CONFIG_USAGE', listenerEnv, 'only applies to agent http and agent tcp; set listeners[] keys in the config file');
   }
-  const file = loadFileLayer(parsed, AGENT_FLAGS, env, options.readFile, agentConfigSchema);
-  const raw = resolveLayers({
-    schema: agentConfigSchema,
-    subjectPrefix: '',
-    file,
-    env,
-    overrides: overridesFor(parsed, AGENT_FLAGS, agentConfigSchema),
-  });
-  const warnings = checkInactive(agentConfigSchema, raw, '');
-  const values = new Values(raw, '');
+  const { raw, warnings, values } = resolveCommand(parsed, AGENT_FLAGS, agentConfigSchema, env, options);
   let listeners: ListenerConfig[];
   if (subcommand === 'start') {
     const items = valueAt(raw, 'listeners') as readonly unknown[];
@@ -342,16 +340,7 @@ export function loadForwardConfig(argv: readonly string[], env: Env, options: Lo
     throw new ConfigError('CONFIG_USAGE', `forward ${subcommand}`, `${usage} (got ${args.length})`);
   }
   checkEnvNames(env);
-  const file = loadFileLayer(parsed, FORWARD_FLAGS, env, options.readFile, forwardConfigSchema);
-  const raw = resolveLayers({
-    schema: forwardConfigSchema,
-    subjectPrefix: '',
-    file,
-    env,
-    overrides: overridesFor(parsed, FORWARD_FLAGS, forwardConfigSchema),
-  });
-  const warnings = checkInactive(forwardConfigSchema, raw, '');
-  const values = new Values(raw, '');
+  const { raw, warnings, values } = resolveCommand(parsed, FORWARD_FLAGS, forwardConfigSchema, env, options);
   let ports: (ForwardPortConfig & { hostPort: HostPort })[];
   let subjects: string[];
   if (subcommand === 'start') {
