@@ -56,6 +56,7 @@ export async function startServerNode(config: ServerConfig, overrides: ServerOve
   let ready = false;
 
   const directory = container.get(TOKENS.UpstreamDirectory);
+  const adminBind = parseHostPort(config.admin.bindAddr);
   const metrics = container.get(TOKENS.Metrics);
   const admin: AdminServer = await startAdminServer(
     createAdminApp({
@@ -64,8 +65,8 @@ export async function startServerNode(config: ServerConfig, overrides: ServerOve
       upstreamEndpoints: () => directory.endpointCounts(),
       logger: container.get(TOKENS.Logger).child('admin'),
     }),
-    parseHostPort(config.admin.bindAddr)?.host ?? '',
-    parseHostPort(config.admin.bindAddr)?.port ?? 8002,
+    adminBind?.host ?? '',
+    adminBind?.port ?? 8002,
   );
   const upstream = container.get(TOKENS.UpstreamServer);
   const proxy = container.get(TOKENS.ProxyServer);

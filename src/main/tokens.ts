@@ -6,6 +6,7 @@ import type { Logger } from '../application/ports/logger.port.js';
 import type { UpstreamDirectory } from '../application/services/upstream-directory.js';
 import type { UpstreamMetrics } from '../application/services/upstream-metrics.js';
 import type { RegisterUpstream } from '../application/use-cases/register-upstream.use-case.js';
+import type { DispatchRequest } from '../application/use-cases/dispatch-request.use-case.js';
 import type { RouteRequest } from '../application/use-cases/route-request.use-case.js';
 import type { UnregisterUpstream } from '../application/use-cases/unregister-upstream.use-case.js';
 import type { ServerConfig } from '../adapters/config/types.js';
@@ -26,6 +27,7 @@ export const TOKENS = {
   RegisterUpstream: Symbol('RegisterUpstream') as ServiceIdentifier<RegisterUpstream>,
   UnregisterUpstream: Symbol('UnregisterUpstream') as ServiceIdentifier<UnregisterUpstream>,
   RouteRequest: Symbol('RouteRequest') as ServiceIdentifier<RouteRequest>,
+  DispatchRequest: Symbol('DispatchRequest') as ServiceIdentifier<DispatchRequest>,
   Forwarder: Symbol('Forwarder') as ServiceIdentifier<Forwarder & { close(): void }>,
   ProxyServer: Symbol('ProxyServer') as ServiceIdentifier<ProxyServer>,
   UpstreamServer: Symbol('UpstreamServer') as ServiceIdentifier<WsUpstreamServer>,

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { AccessLogSink } from '../http/access-entry.js';
-import { ProxyCaller } from '../http/proxy-call.js';
+import { ProxyCaller, type ProxyCallOptions } from '../http/proxy-call.js';
 
 /** Free connections to the local service are closed after this long, before Node's default 5 s keep-alive. */
 export const LOCAL_IDLE_TIMEOUT_MS = 4_000;
@@ -27,6 +27,8 @@ export class HttpServiceForwarder {
   private readonly caller: ProxyCaller;
   private readonly agent: Agent;
   private inFlight = 0;
+  /** The same for every request of this listener. */
+  private readonly callOptions: ProxyCallOptions;
 
   constructor(
     private readonly settings: HttpServiceSettings,
@@ -36,10 +38,11 @@ export class HttpServiceForwarder {
     this.caller = new ProxyCaller(clock);
     const options = { keepAlive: true, timeout: LOCAL_IDLE_TIMEOUT_MS, maxFreeSockets: 256 };
     this.agent = settings.target.startsWith('https:') ? new HttpsAgent(options) : new Agent(options);
+    this.callOptions = { target: settings.target, agent: this.agent, headerTimeoutMs: settings.timeoutMs, xfwd: false, keepAliveUpstream: true };
     this.server = createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 });
     this.server.on('request', (req, res) => this.onRequest(req, res, clock));
     this.server.on('upgrade', (req, socket, head) => {
-      void this.caller.upgrade(req, socket, head, this.callOptions());
+      void this.caller.upgrade(req, socket, head, this.callOptions);
     });
     this.server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   }
@@ -64,9 +67,6 @@ export class HttpServiceForwarder {
     this.agent.destroy();
   }
 
-  private callOptions() {
-    return { target: this.settings.target, agent: this.agent, headerTimeoutMs: this.settings.timeoutMs, xfwd: false, keepAliveUpstream: true };
-  }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, clock: Clock): void {
     this.inFlight++;
@@ -92,6 +92,6 @@ export class HttpServiceForwarder {
         responseHeaders: res.getHeaders(),
       });
     });
-    void this.caller.web(req, res, this.callOptions());
+    void this.caller.web(req, res, this.callOptions);
   }
 }

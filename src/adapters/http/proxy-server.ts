@@ -3,10 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOutcome, ForwardTarget, Forwarder } from '../../application/ports/forwarder.port.js';
-import type { Logger } from '../../application/ports/logger.port.js';
-import { UpstreamGoneError } from '../../application/ports/upstream-transport.port.js';
-import type { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
-import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
+import { SENT, type DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
 import type { AccessLogSink } from './access-entry.js';
 import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
@@ -25,19 +22,14 @@ export interface ProxyServerSettings {
 
 /** Collaborators of the proxy port. */
 export interface ProxyServerDeps {
-  readonly route: RouteRequest;
-  readonly unregister: UnregisterUpstream;
+  readonly dispatch: DispatchRequest;
   readonly forwarder: Forwarder;
   readonly metrics: ProxyMetrics;
-  readonly log: Logger;
   readonly clock: Clock;
   readonly accessLog?: AccessLogSink;
   /** Handles upgrade requests under `/_piko/` (the TCP tunnel route); returns false if not its path. */
   readonly pikoUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
-
-/** Attempts per request when the chosen upstream has just gone away. */
-const MAX_ATTEMPTS = 4;
 
 /**
  * The proxy port: downstream HTTP requests and WebSocket upgrades are routed to an upstream of the endpoint
@@ -172,31 +164,15 @@ export class ProxyServer {
     });
   }
 
-  /**
-   * Picks a target and hands it to `send`. When nothing could be sent (the upstream's stream could not be
-   * opened: it has just gone away), the upstream is unregistered and the next one tried. Resolves false when no
-   * upstream could take the request.
-   */
-  private async dispatch(
+  /** Dispatches to the forwarder; an outcome of `not-sent` lets the use case try another upstream. */
+  private dispatch(
     endpointId: EndpointId,
     forwarded: boolean,
     send: (target: ForwardTarget) => Promise<ForwardOutcome>,
   ): Promise<boolean> {
-    const tried = new Set<string>();
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const route = this.deps.route.execute({ endpointId, forwarded, exclude: tried });
-      if (route === undefined) return false;
-      if (route.kind === 'remote') {
-        await send({ kind: 'node', proxyAddr: route.node.proxyAddr });
-        return true;
-      }
-      const upstream = route.upstream;
-      const outcome = await send({ kind: 'upstream', upstream });
-      if (outcome.kind !== 'not-sent') return true;
-      tried.add(upstream.id);
-      if (outcome.error instanceof UpstreamGoneError) this.deps.unregister.execute(upstream, 'gone');
-      else this.deps.log.warn('failed to open upstream stream', { 'endpoint-id': endpointId, error: outcome.error.message });
-    }
-    return false;
+    return this.deps.dispatch.execute(endpointId, forwarded, async (route) => {
+      const outcome = await send(route.kind === 'remote' ? { kind: 'node', proxyAddr: route.node.proxyAddr } : { kind: 'upstream', upstream: route.upstream });
+      return outcome.kind === 'not-sent' ? { sent: false, error: outcome.error } : SENT;
+    });
   }
 }

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
 import type { LogFields, Logger, LogLevel } from '../../application/ports/logger.port.js';
-import { pipeDuplex } from '../agent/tcp-service-forwarder.js';
+import { pipeDuplex } from '../net/pipe-duplex.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { parseHostPort } from '../config/addresses.js';
 import { TCP_PATH } from '../http/tcp-tunnel-route.js';

@@ -5,8 +5,9 @@ import type { Clock } from '../../application/ports/clock.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
-import { endpointIdProblem, type EndpointId } from '../../domain/endpoint/endpoint-id.js';
-import { writeJsonErrorToSocket } from '../http/json-error.js';
+import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
+import { endpointFromPath } from '../http/passes/endpoint-from-path.js';
+import { writeJsonError, writeJsonErrorToSocket } from '../http/json-error.js';
 import { MuxSession } from './mux/index.js';
 import { WsUpstreamConnection } from './ws-upstream-connection.js';
 
@@ -47,10 +48,9 @@ export class WsUpstreamServer {
     private readonly settings: UpstreamServerSettings,
     private readonly deps: UpstreamServerDeps,
   ) {
-    this.server = createServer((_req, res) => {
-      const body = JSON.stringify({ error: 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId' });
-      res.writeHead(404, { 'content-type': 'application/json' }).end(body + '\n');
-    });
+    this.server = createServer((_req, res) =>
+      writeJsonError(res, 404, 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId'),
+    );
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
@@ -76,23 +76,20 @@ export class WsUpstreamServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const path = (req.url ?? '').split('?', 1)[0] ?? '';
-    const at = path.lastIndexOf(UPSTREAM_PATH);
-    if (at < 0) {
+    const target = endpointFromPath(req.url, UPSTREAM_PATH);
+    if (target.kind === 'other') {
       writeJsonErrorToSocket(socket, 404, 'Not Found', 'not found');
       return;
     }
-    const raw = decodeURIComponentSafe(path.slice(at + UPSTREAM_PATH.length));
-    const problem = raw === undefined ? 'is not valid percent-encoding' : endpointIdProblem(raw);
-    if (problem !== undefined) {
-      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${problem}`);
+    if (target.kind === 'invalid') {
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${target.problem}`);
       return;
     }
     if (this.closing) {
       writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw as EndpointId, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req));
   }
 
   private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage): void {
@@ -119,13 +116,5 @@ export class WsUpstreamServer {
       this.deps.unregister.execute(connection, err === undefined ? 'closed' : err.message);
     });
     this.deps.register.execute(connection);
-  }
-}
-
-function decodeURIComponentSafe(s: string): string | undefined {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
   }
 }

@@ -4,6 +4,7 @@ import type { ClusterMembership } from '../../application/ports/cluster-membersh
 import type { Logger } from '../../application/ports/logger.port.js';
 import { UpstreamDirectory } from '../../application/services/upstream-directory.js';
 import { declareUpstreamMetrics, type UpstreamMetrics } from '../../application/services/upstream-metrics.js';
+import { DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
 import { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
@@ -32,6 +33,12 @@ export const coreModule = new ContainerModule(({ bind }) => {
     .toResolvedValue(
       (d: UpstreamDirectory, c: ClusterMembership, m: UpstreamMetrics, r: () => number) => new RouteRequest(d, c, m, r),
       [TOKENS.UpstreamDirectory, TOKENS.ClusterMembership, TOKENS.UpstreamMetrics, TOKENS.Random],
+    )
+    .inSingletonScope();
+  bind(TOKENS.DispatchRequest)
+    .toResolvedValue(
+      (r: RouteRequest, u: UnregisterUpstream, l: Logger) => new DispatchRequest(r, u, l.child('proxy')),
+      [TOKENS.RouteRequest, TOKENS.UnregisterUpstream, TOKENS.Logger],
     )
     .inSingletonScope();
 });

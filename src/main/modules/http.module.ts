@@ -2,8 +2,7 @@ import { ContainerModule } from 'inversify';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { Forwarder } from '../../application/ports/forwarder.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
-import type { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
-import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
+import type { DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import type { ServerConfig } from '../../adapters/config/types.js';
 import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
 import { HttpProxyForwarder } from '../../adapters/http/http-proxy-forwarder.adapter.js';
@@ -22,15 +21,14 @@ export const httpModule = new ContainerModule(({ bind }) => {
     .toResolvedValue(
       (
         cfg: ServerConfig,
-        route: RouteRequest,
-        unregister: UnregisterUpstream,
+        dispatch: DispatchRequest,
         forwarder: Forwarder,
         metrics: PromMetrics,
         log: Logger,
         clock: Clock,
       ) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
-        const pikoUpgrade = createTcpTunnelRoute({ route, unregister, forwarder, log: log.child('proxy.tcp') });
+        const pikoUpgrade = createTcpTunnelRoute({ dispatch, forwarder, log: log.child('proxy.tcp') });
         return new ProxyServer(
           {
             timeoutMs: cfg.proxy.timeoutMs,
@@ -39,18 +37,16 @@ export const httpModule = new ContainerModule(({ bind }) => {
             maxHeaderBytes: cfg.proxy.http.maxHeaderBytes,
           },
           {
-            route,
-            unregister,
+            dispatch,
             forwarder,
             metrics: declareProxyMetrics(metrics),
-            log: log.child('proxy'),
             clock,
             pikoUpgrade,
             ...(accessLog !== undefined ? { accessLog } : {}),
           },
         );
       },
-      [TOKENS.Config, TOKENS.RouteRequest, TOKENS.UnregisterUpstream, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
+      [TOKENS.Config, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
     )
     .inSingletonScope();
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { duplexPair, type Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
-import { pipeDuplex } from '../../../../src/adapters/agent/tcp-service-forwarder.js';
+import { pipeDuplex } from '../../../../src/adapters/net/pipe-duplex.js';
 
 /** Two in-memory connections: [client end of A, pipe end of A] and [pipe end of B, service end of B]. */
 function chain(): { client: Duplex; service: Duplex } {
