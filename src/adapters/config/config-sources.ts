@@ -2,7 +2,6 @@ import { agentConfigSchema, listenerConfigSchema } from './agent-config.schema.j
 import type { ParsedArgv } from './argv.js';
 import { readConfigFile, readTextFile, type ReadTextFile } from './config-file.js';
 import { configFileSchema } from './config-file.schema.js';
-import { ConfigError } from './errors.js';
 import { forwardConfigSchema } from './forward-config.schema.js';
 import { CONFIG_FORMATS, type FlagKind } from './formats.js';
 import { checkFileTree, resolveLayers, valueAt, type Override } from './resolve-layers.js';
@@ -60,15 +59,21 @@ const KNOWN_ENV: ReadonlySet<string> = new Set(
 );
 
 /**
- * Rejects a non-empty `PIKO_*` variable that no command knows, so a typo is not silently ignored. A
- * variable of another command (`PIKO_CONNECT_URL` for the server, `PIKO_PORTS` for the agent) is
- * ignored, so that one environment (a shared `.env` file) can serve every command.
+ * Names the non-empty `PIKO_*` variables that no command knows, as one warning line (or none), so a typo is
+ * seen at start-up but does not stop it: Kubernetes injects `PIKO_PORT`, `PIKO_SERVICE_HOST`,
+ * `PIKO_PORT_8000_TCP...` for a Service named `piko`, and a config file may use `${PIKO_TOKEN}` with
+ * `--config.expand-env`. A variable of another command (`PIKO_CONNECT_URL` for the server, `PIKO_PORTS` for
+ * the agent) is not named, so that one environment (a shared `.env` file) can serve every command. Unknown
+ * flags and unknown YAML keys stay errors.
  */
-export function checkEnvNames(env: Env): void {
-  for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith('PIKO_') || env[name] === undefined || env[name] === '' || KNOWN_ENV.has(name)) continue;
-    throw new ConfigError('CONFIG_UNKNOWN_KEY', name, `unknown environment variable${didYouMean(name, KNOWN_ENV)}`);
-  }
+export function unknownEnvWarnings(env: Env): string[] {
+  const unknown = Object.keys(env)
+    .sort()
+    .filter((name) => name.startsWith('PIKO_') && env[name] !== undefined && env[name] !== '' && !KNOWN_ENV.has(name));
+  if (unknown.length === 0) return [];
+  const shown = unknown.slice(0, 10).map((name) => `${name}${didYouMean(name, KNOWN_ENV)}`);
+  const more = unknown.length > shown.length ? ` and ${unknown.length - shown.length} more` : '';
+  return [`ignoring unknown environment variable${unknown.length > 1 ? 's' : ''}: ${shown.join(', ')}${more}`];
 }
 
 /**

@@ -13,7 +13,7 @@ import { agentConfigSchema, listenerConfigSchema, TCP_LISTENER_KEYS } from './ag
 import { parseArgv, wantsHelp, type ParsedArgv } from './argv.js';
 import type { ReadTextFile } from './config-file.js';
 import { configFileSchema } from './config-file.schema.js';
-import { checkEnvNames, flagKinds, indexFlags, loadFileLayer, overridesFor, type Env } from './config-sources.js';
+import { unknownEnvWarnings, flagKinds, indexFlags, loadFileLayer, overridesFor, type Env } from './config-sources.js';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
 import { forwardConfigSchema, forwardPortConfigSchema } from './forward-config.schema.js';
@@ -165,8 +165,8 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
   const parsed = parseArgv(argv, flagKinds(SERVER_FLAGS));
   const extra = parsed.positionals[0];
   if (extra !== undefined) throw new ConfigError('CONFIG_USAGE', 'server', `unexpected argument ${JSON.stringify(extra)}`);
-  checkEnvNames(env);
   const { raw, warnings, values } = resolveCommand(parsed, SERVER_FLAGS, serverConfigSchema, env, options);
+  warnings.unshift(...unknownEnvWarnings(env));
   checkBindAddrs(values, ['proxy.bind_addr', 'upstream.bind_addr', 'admin.bind_addr']);
   const nodeIdPrefix = values.text('cluster.node_id_prefix');
   const nodeId = values.text('cluster.node_id') || nodeIdPrefix + (options.nodeIdSuffix ?? generateNodeIdSuffix)();
@@ -268,12 +268,12 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
     const usage = subcommand === 'start' ? 'takes no arguments' : 'expects <endpoint> <addr>';
     throw new ConfigError('CONFIG_USAGE', `agent ${subcommand}`, `${usage} (got ${args.length})`);
   }
-  checkEnvNames(env);
   const listenerEnv = Object.keys(env).sort().find((name) => name.startsWith('PIKO_LISTENER_') && env[name] !== undefined && env[name] !== '');
   if (subcommand === 'start' && listenerEnv !== undefined) {
     throw new ConfigError('CONFIG_USAGE', listenerEnv, 'only applies to agent http and agent tcp; set listeners[] keys in the config file');
   }
   const { raw, warnings, values } = resolveCommand(parsed, AGENT_FLAGS, agentConfigSchema, env, options);
+  warnings.unshift(...unknownEnvWarnings(env));
   let listeners: ListenerConfig[];
   if (subcommand === 'start') {
     const items = valueAt(raw, 'listeners') as readonly unknown[];
@@ -339,8 +339,8 @@ export function loadForwardConfig(argv: readonly string[], env: Env, options: Lo
     const usage = subcommand === 'start' ? 'takes no arguments' : 'expects <addr> <endpoint>';
     throw new ConfigError('CONFIG_USAGE', `forward ${subcommand}`, `${usage} (got ${args.length})`);
   }
-  checkEnvNames(env);
   const { raw, warnings, values } = resolveCommand(parsed, FORWARD_FLAGS, forwardConfigSchema, env, options);
+  warnings.unshift(...unknownEnvWarnings(env));
   let ports: (ForwardPortConfig & { hostPort: HostPort })[];
   let subjects: string[];
   if (subcommand === 'start') {

@@ -266,13 +266,13 @@ describe('loadAgentConfig', () => {
       it(message, () => assertConfigError(() => agent(argv), 'CONFIG_USAGE', message));
     }
 
-    it('rejects unknown PIKO_ variables but ignores the server ones', () => {
-      assertConfigError(() => agent(['http', 'ep', '3000'], { PIKO_CONECT_URL: 'x' }), 'CONFIG_UNKNOWN_KEY', 'config: PIKO_CONECT_URL: unknown environment variable (did you mean PIKO_CONNECT_URL?)');
-      assertConfigError(
-        () => agent(['http', 'ep', '3000'], { PIKO_LISTENER_ENDPOINT_ID: 'x' }),
-        'CONFIG_UNKNOWN_KEY',
-        'config: PIKO_LISTENER_ENDPOINT_ID: unknown environment variable',
-      );
+    it('warns about unknown PIKO_ variables but ignores the server ones', () => {
+      assert.deepEqual(agent(['http', 'ep', '3000'], { PIKO_CONECT_URL: 'x' }).warnings, [
+        'ignoring unknown environment variable: PIKO_CONECT_URL (did you mean PIKO_CONNECT_URL?)',
+      ]);
+      assert.deepEqual(agent(['http', 'ep', '3000'], { PIKO_LISTENER_ENDPOINT_ID: 'x' }).warnings, [
+        'ignoring unknown environment variable: PIKO_LISTENER_ENDPOINT_ID',
+      ]);
       assert.equal(agent(['http', 'ep', '3000'], { PIKO_PROXY_TIMEOUT: 'not-checked-here' }).config.connect.timeoutMs, 30_000);
     });
 

@@ -229,13 +229,11 @@ describe('loadForwardConfig', () => {
       it(message, () => assertConfigError(() => forward(argv), 'CONFIG_USAGE', message));
     }
 
-    it('rejects unknown PIKO_ variables but ignores those of the agent and server', () => {
-      assertConfigError(
-        () => forward(['tcp', '3000', 'ep'], { PIKO_CONECT_URL: 'x' }),
-        'CONFIG_UNKNOWN_KEY',
-        'config: PIKO_CONECT_URL: unknown environment variable (did you mean PIKO_CONNECT_URL?)',
-      );
-      assertConfigError(() => forward(['tcp', '3000', 'ep'], { PIKO_PORT_ADDR: '1' }), 'CONFIG_UNKNOWN_KEY', /^config: PIKO_PORT_ADDR: unknown environment variable/);
+    it('warns about unknown PIKO_ variables but ignores those of the agent and server', () => {
+      assert.deepEqual(forward(['tcp', '3000', 'ep'], { PIKO_CONECT_URL: 'x' }).warnings, [
+        'ignoring unknown environment variable: PIKO_CONECT_URL (did you mean PIKO_CONNECT_URL?)',
+      ]);
+      assert.match(forward(['tcp', '3000', 'ep'], { PIKO_PORT_ADDR: '1' }).warnings[0] ?? '', /^ignoring unknown environment variable: PIKO_PORT_ADDR/);
       const env = { PIKO_LISTENERS: 'not-checked-here', PIKO_GRACE_PERIOD: 'x', PIKO_PROXY_TIMEOUT: 'x' };
       assert.deepEqual(forward(['tcp', '3000', 'my-endpoint'], env).config, DEFAULTS);
     });

@@ -184,12 +184,33 @@ describe('loadServerConfig', () => {
       assert.deepEqual(server([], { PIKO_CONNECT_URL: 'http://x:1', PIKO_LISTENER_TIMEOUT: '1s', PATH: '/bin', piko_proxy_timeout: 'x' }).config, DEFAULTS);
     });
 
-    it('rejects a PIKO_ variable that matches no key', () => {
-      assertConfigError(
-        () => server([], { PIKO_PROXY_TIMEOUTS: '1s' }),
-        'CONFIG_UNKNOWN_KEY',
-        'config: PIKO_PROXY_TIMEOUTS: unknown environment variable (did you mean PIKO_PROXY_TIMEOUT?)',
-      );
+    it('warns once about PIKO_ variables that match no key, and starts', () => {
+      const loaded = server([], { PIKO_PROXY_TIMEOUTS: '1s' });
+      assert.deepEqual(loaded.config, DEFAULTS);
+      assert.deepEqual(loaded.warnings, ['ignoring unknown environment variable: PIKO_PROXY_TIMEOUTS (did you mean PIKO_PROXY_TIMEOUT?)']);
+    });
+
+    it('starts with the variables Kubernetes injects for a Service named piko (issue 7)', () => {
+      const env = {
+        PIKO_PORT: 'tcp://10.0.0.1:8000',
+        PIKO_SERVICE_HOST: '10.0.0.1',
+        PIKO_SERVICE_PORT: '8000',
+        PIKO_PORT_8000_TCP: 'tcp://10.0.0.1:8000',
+        PIKO_PORT_8000_TCP_ADDR: '10.0.0.1',
+        PIKO_PORT_8000_TCP_PORT: '8000',
+        PIKO_PORT_8000_TCP_PROTO: 'tcp',
+        PIKO_TOKEN: 'secret-used-by-expand-env',
+      };
+      const loaded = server([], env);
+      assert.deepEqual(loaded.config, DEFAULTS);
+      assert.equal(loaded.warnings.length, 1);
+      assert.match(loaded.warnings[0] ?? '', /^ignoring unknown environment variables: PIKO_PORT/);
+      assert.match(loaded.warnings[0] ?? '', /PIKO_TOKEN/);
+      assert.doesNotMatch(loaded.warnings[0] ?? '', /secret-used-by-expand-env/, 'values are never printed');
+    });
+
+    it('still rejects an unknown flag', () => {
+      assertConfigError(() => server(['--proxy.timeouts', '1s']), 'CONFIG_USAGE', /proxy\.timeouts/);
     });
   });
 
