@@ -13,9 +13,9 @@ export type MuxProtocolErrorReason =
   | 'frame-too-large'
   /** A data frame carries more bytes than the stream's receive window allows. */
   | 'window-exceeded'
-  /** A stream ID is 0 on a stream frame, or a SYN uses the ID parity of our own role. */
+  /** A SYN names stream 0 (the session) or uses the ID parity of our own role. */
   | 'invalid-stream-id'
-  /** A SYN reuses an ID that is open or lower than one already opened by the peer. */
+  /** A SYN names a stream that is open (IDs of closed streams may be used again, in any order). */
   | 'duplicate-stream';
 
 /** The peer sent bytes that violate the protocol. The session sends go-away (protocol error) and closes with this. */

@@ -144,8 +144,6 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   /** Streams with data to send, in round-robin order (a Set visits entries re-added during iteration). */
   readonly #sendable = new Set<MuxStream>();
   #nextStreamId: number;
-  /** Highest stream ID the peer has opened; a SYN must go above it. */
-  #lastRemoteId = 0;
   #blocked = false;
   #flushing = false;
   /** True while transport input is being decoded and handled. */
@@ -381,16 +379,14 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   #handleStreamFrame(frame: Frame): void {
     const { streamId, flags } = frame;
-    if (streamId === SESSION_STREAM_ID) {
-      throw new MuxProtocolError('invalid-stream-id', `stream frame (type ${frame.type}) on stream 0`);
-    }
     let stream: MuxStream | undefined;
     if (flags & Flag.SYN) {
       stream = this.#incomingStream(streamId);
     } else {
       stream = this.#streams.get(streamId);
     }
-    // Unknown stream: most likely one we reset; its in-flight frames are dropped, as yamux does.
+    // Unknown stream (stream 0 included): most likely one we reset or refused; its in-flight frames are dropped,
+    // as yamux does. Their size is bounded by the window we granted (the decoder refuses a larger data frame).
     if (stream === undefined) return;
 
     if (flags & Flag.ACK) stream._muxOnAck();
@@ -403,16 +399,26 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (flags & Flag.RST) stream._muxOnReset();
   }
 
-  /** Handles a SYN: validates the ID, then registers the stream, or refuses it with RST (returns undefined). */
+  /**
+   * Handles a SYN: validates the ID, then registers the stream, or refuses it with RST (returns undefined).
+   *
+   * Any ID of the peer's parity that is not open is a new stream, in whatever order it comes: Go yamux takes an
+   * ID when a stream is opened but sends its SYN later, so concurrent opens reach the wire out of ID order, and
+   * the ID of a stream that has closed may be used again. Only an ID that is open now is a protocol error, as in
+   * yamux. Stricter than yamux, and kept: an ID of our own parity or 0 (yamux registers it), because such a
+   * stream could collide with one we open (or with the session's ID 0); no yamux peer sends one.
+   */
   #incomingStream(id: number): MuxStream | undefined {
     const remoteParity = this.#isServer ? 1 : 0;
+    if (id === SESSION_STREAM_ID) {
+      throw new MuxProtocolError('invalid-stream-id', 'SYN for stream 0, which is the session');
+    }
     if ((id & 1) !== remoteParity) {
       throw new MuxProtocolError('invalid-stream-id', `SYN for stream ${id} uses our own ID parity`);
     }
-    if (id <= this.#lastRemoteId || this.#streams.has(id)) {
-      throw new MuxProtocolError('duplicate-stream', `SYN for stream ${id} reuses an ID`);
+    if (this.#streams.has(id)) {
+      throw new MuxProtocolError('duplicate-stream', `SYN for stream ${id}, which is already open`);
     }
-    this.#lastRemoteId = id;
     if (
       this.#localGoAway ||
       this.#streams.size >= this.#maxStreams ||

@@ -282,6 +282,50 @@ describe('MuxSession', () => {
       ]);
     });
 
+    it('accepts SYNs out of ID order, as Go yamux sends them (it reserves an ID, then sends the SYN later)', async () => {
+      const { session, peer, closes } = rawPair();
+      const ids: number[] = [];
+      session.on('stream', (s) => ids.push(s.id));
+      peer.windowUpdate(1437, 0, Flag.SYN);
+      peer.windowUpdate(1441, 0, Flag.SYN);
+      peer.data(1438 + 1, Buffer.from('x'), Flag.SYN);
+      peer.windowUpdate(1, 0, Flag.SYN);
+      await settle();
+      assert.deepEqual(closes, []);
+      assert.equal(session.closed, false);
+      assert.deepEqual(ids, [1437, 1441, 1439, 1]);
+      assert.deepEqual(
+        peer.take().map((f) => [f.streamId, f.flags]),
+        [1437, 1441, 1439, 1].map((id) => [id, Flag.ACK]),
+      );
+    });
+
+    it('accepts a SYN reusing the ID of a stream that has closed, as a new stream', async () => {
+      const { session, peer, closes } = rawPair();
+      const streams: MuxStream[] = [];
+      session.on('stream', (s) => streams.push(s.on('error', () => {})));
+      peer.windowUpdate(3, 0, Flag.SYN);
+      peer.windowUpdate(3, 0, Flag.RST);
+      await settle();
+      peer.data(3, Buffer.from('again'), Flag.SYN);
+      await settle();
+      assert.deepEqual(closes, []);
+      assert.equal(streams.length, 2);
+      assert.equal(streams[0]?.destroyed, true);
+      assert.equal(streams[1]?.destroyed, false);
+      assert.equal(streams[1]?.read()?.toString(), 'again');
+    });
+
+    it('ignores data and window updates on stream 0 without SYN, as Go yamux does (no stream 0 exists)', async () => {
+      const { session, peer, closes } = rawPair();
+      peer.data(0, Buffer.from('x'));
+      peer.windowUpdate(0, 100);
+      await settle();
+      assert.deepEqual(closes, []);
+      assert.equal(session.closed, false);
+      assert.deepEqual(peer.take(), []);
+    });
+
     it('ignores frames for unknown streams (e.g. one we reset)', async () => {
       const { session, peer, closes } = rawPair({ role: 'client' });
       peer.data(9, Buffer.from('late'));
@@ -778,26 +822,25 @@ describe('MuxSession', () => {
       ['a bad version', {}, (p) => p.end.write(Buffer.from('050000000000000000000000', 'hex')), 'invalid-version'],
       ['an unknown type', {}, (p) => p.end.write(Buffer.from('000900000000000000000000', 'hex')), 'invalid-type'],
       ['a SYN with our own ID parity', {}, (p) => p.windowUpdate(2, 0, Flag.SYN), 'invalid-stream-id'],
-      ['a data frame on stream 0', {}, (p) => p.data(0, Buffer.from('x')), 'invalid-stream-id'],
       [
-        'a reused stream ID',
+        'a SYN for a stream that is open',
         {},
         (p) => {
           p.windowUpdate(3, 0, Flag.SYN);
-          p.windowUpdate(3, 0, Flag.RST);
           p.windowUpdate(3, 0, Flag.SYN);
         },
         'duplicate-stream',
       ],
       [
-        'a SYN below an ID the peer already used',
+        'a SYN for a stream that is half-closed (still open one way)',
         {},
         (p) => {
-          p.windowUpdate(5, 0, Flag.SYN);
-          p.windowUpdate(1, 0, Flag.SYN);
+          p.windowUpdate(3, 0, Flag.SYN | Flag.FIN);
+          p.windowUpdate(3, 0, Flag.SYN);
         },
         'duplicate-stream',
       ],
+      ['a SYN on stream 0 (the session)', {}, (p) => p.windowUpdate(0, 0, Flag.SYN), 'invalid-stream-id'],
       ['an oversized data frame', {}, (p) => p.end.write(Buffer.from('000000000000000100100000', 'hex')), 'frame-too-large'],
     ];
     for (const [name, options, act, reason] of cases) {
