@@ -124,7 +124,7 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
   progress.done();
 
   const summary = summarize(rounds, ids);
-  const targets = checkTargets(summary, opts.idleUpstreams);
+  const targets = checkTargets(summary, opts.idleUpstreams, opts.connections);
   const commit = git(['rev-parse', '--short', 'HEAD']) ?? 'unknown';
   const meta: Meta = {
     date: new Date().toISOString(),

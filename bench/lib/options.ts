@@ -15,7 +15,7 @@ export const GROUPS: Record<string, readonly string[]> = {
 };
 
 /** The --help text. */
-export const USAGE = `Usage: node dist-test/bench/run.js [options]   (or: npm run bench -- [options])
+export const USAGE = `Usage: piko-ts bench [options]   (from a checkout: npm run bench -- [options])
 
   --scenarios LIST      comma-separated scenarios or groups (default: all)
                           scenarios: ${SCENARIO_IDS.join(', ')}

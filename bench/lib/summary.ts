@@ -111,7 +111,7 @@ interface TargetDef {
 }
 
 const TARGETS: readonly TargetDef[] = [
-  { measure: 'HTTP 1 KiB, 50 conns: tunnel rps / direct rps', scenario: 'tunnel-http', metric: 'rpsRatio', unit: '×', op: '>=', limit: 0.24 },
+  { measure: 'HTTP 1 KiB, {connections} conns: tunnel rps / direct rps', scenario: 'tunnel-http', metric: 'rpsRatio', unit: '×', op: '>=', limit: 0.24 },
   { measure: 'Tunnel CPU per request (server+agent)', scenario: 'tunnel-http', metric: 'cpuUsPerReq', unit: 'µs', op: '<=', limit: 100 },
   { measure: 'Tunnel p50 latency at 1 connection', scenario: 'tunnel-http', metric: 'p50Ms1c', unit: 'ms', op: '<=', limit: 0.25 },
   { measure: '100 MiB HTTP download through the tunnel', scenario: 'bulk', metric: 'tunnelMiBps', unit: 'MiB/s', op: '>=', limit: 700 },
@@ -120,8 +120,8 @@ const TARGETS: readonly TargetDef[] = [
   { measure: 'Server RSS with 10,000 idle upstreams', scenario: 'idle', metric: 'projected10kRssBytes', unit: 'MB', op: '<=', limit: 300, scale: 1e-6 },
 ];
 
-/** Checks every target whose scenario was selected. */
-export function checkTargets(summary: Record<string, ScenarioSummary>, idleN: number): TargetResult[] {
+/** Checks every target whose scenario was selected; `connections` is the run's --connections, named in the table. */
+export function checkTargets(summary: Record<string, ScenarioSummary>, idleN: number, connections: number): TargetResult[] {
   const out: TargetResult[] = [];
   for (const t of TARGETS) {
     const s = summary[t.scenario];
@@ -129,7 +129,7 @@ export function checkTargets(summary: Record<string, ScenarioSummary>, idleN: nu
     const raw = s.metrics[t.metric]?.median;
     const value = raw === undefined ? undefined : raw * (t.scale ?? 1);
     const target = `${t.op === '>=' ? '≥' : '≤'} ${t.limit} ${t.unit}`;
-    let measure = t.measure;
+    let measure = t.measure.replace('{connections}', String(connections));
     if (t.metric === 'projected10kRssBytes' && idleN !== 10_000) measure += ` (projected from ${idleN})`;
     if (value === undefined) {
       out.push({ measure, scenario: t.scenario, value, unit: t.unit, target, result: 'n/a', why: s.reasons[0] ?? s.notes[0] ?? 'not measured' });

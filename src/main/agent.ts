@@ -21,7 +21,10 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
       void agent.stop().finally(() => failStartup(err));
     });
   } catch (err) {
-    failStartup(err);
+    // The logger exists by now: the reason is a JSON line like every other, then exit 1.
+    log.error('agent failed to start; exiting', { error: err instanceof Error ? err.message : String(err) });
+    process.exitCode = 1;
+    setImmediate(() => process.exit(1));
   }
 }
 

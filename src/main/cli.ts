@@ -33,6 +33,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return runBench(rest);
     }
     case undefined:
+      // A bare command is a usage error (a script that forgot its subcommand must not look successful).
+      process.stderr.write(`piko-ts: missing command\n\n${USAGE}`);
+      process.exit(1);
     case '--help':
     case '-h':
     case 'help':

@@ -42,6 +42,7 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
     url: config.connect.url,
     endpointId: lc.endpointId,
     ...(config.connect.token ? { token: config.connect.token } : {}),
+    dial: { handshakeTimeoutMs: config.connect.timeoutMs },
     clock,
     log: logger.child('client'),
   });
@@ -57,8 +58,10 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
 }
 
 /**
- * Starts every listener of `config` and waits until each has connected once (bounded by `connect.timeout`,
- * with retries inside it). A listener refused for good (401/403...) makes the agent fail with the reason.
+ * Starts every listener of `config` and waits until each has connected once. Failed attempts are retried
+ * forever with backoff (each logged), unless `connect.startup_deadline` is set: then the agent fails when a
+ * listener has not connected within it. A listener refused for good (401/403...) makes the agent fail with
+ * the reason.
  */
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<AgentProcess> {
   const clock = overrides.clock ?? new SystemClock();
@@ -100,9 +103,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     await Promise.race([
       Promise.all(connected),
       new Promise<never>((_, reject) => {
-        if (config.connect.timeoutMs > 0) {
-          timeout = clock.schedule(config.connect.timeoutMs, () =>
-            reject(new Error(`could not connect to ${config.connect.url} within ${config.connect.timeoutMs} ms`)),
+        if (config.connect.startupDeadlineMs > 0) {
+          timeout = clock.schedule(config.connect.startupDeadlineMs, () =>
+            reject(new Error(`could not connect to ${config.connect.url} within ${config.connect.startupDeadlineMs} ms (connect.startup_deadline)`)),
           );
         }
       }),

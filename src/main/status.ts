@@ -40,7 +40,23 @@ export async function runStatus(argv: readonly string[]): Promise<void> {
     }
     process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
   } catch (err) {
-    process.stderr.write(`status: ${base}${path}: ${(err as Error).message}\n`);
+    process.stderr.write(`status: ${base}${path}: ${describeFetchError(err)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * Says why a `fetch` failed: undici reports only "fetch failed" and keeps the reason (refused, unknown host,
+ * timeout...) in `cause`, which is what an operator needs to fix the URL.
+ */
+export function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return 'no answer within 15 s';
+  const cause = (err as Error & { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: string }).code;
+    const reason = code === 'ECONNREFUSED' ? 'connection refused (is the admin port right? see --server.url)' : code === 'ENOTFOUND' ? 'unknown host' : cause.message;
+    return `cannot reach the admin port: ${reason}${code !== undefined && !reason.includes(code) ? ` (${code})` : ''}`;
+  }
+  return err.message;
 }

@@ -72,7 +72,6 @@ describe('bad configuration stops start-up with exit code 1 and one line naming 
   const cases: Array<{ name: string; script: string; args: string[]; env?: Record<string, string>; pattern: RegExp }> = [
     { name: 'a duration without a unit', script: SERVER_JS, args: ['--proxy.timeout', '30'], pattern: /^config: proxy\.timeout: .*30/ },
     { name: 'an unknown flag', script: SERVER_JS, args: ['--proxy.bind-adr', ':9'], pattern: /^config: .*proxy\.bind-adr/ },
-    { name: 'an unknown PIKO_ variable', script: SERVER_JS, args: [], env: { PIKO_PROXY_TIMEOUTS: '1s' }, pattern: /PIKO_PROXY_TIMEOUTS/ },
     { name: 'a bad log level', script: SERVER_JS, args: ['--log.level', 'loud'], pattern: /^config: log\.level: / },
     { name: 'an invalid endpoint id for the agent', script: AGENT_JS, args: ['http', 'bad/id', '3000'], pattern: /endpoint/ },
     { name: 'a missing config file', script: AGENT_JS, args: ['start', '--config.path', '/nonexistent/agent.yaml'], pattern: /\/nonexistent\/agent\.yaml/ },

@@ -74,16 +74,25 @@ export const agentConfigSchema = defineSchema(
       token: { doc: 'Token sent as Authorization: Bearer.', format: 'text', default: '', sensitive: true },
       tenant_id: { doc: `Tenant ID sent as x-piko-tenant-id. ${UNUSED}`, format: 'text', default: '', inactive: 'warn' },
       timeout: {
-        doc: 'Deadline for the initial connection of each listener, retries included; must not be 0.',
+        doc: 'Timeout of each connection attempt (the WebSocket handshake); failed attempts are retried forever with backoff. Must not be 0.',
         format: 'nonzero-duration',
         default: '30s',
+      },
+      startup_deadline: {
+        doc: 'Exit 1 when a listener has not connected within this time of start-up; 0 waits forever (the default), so the server and the agent can start in any order.',
+        format: 'duration',
+        default: '0s',
       },
       proxy_url: { doc: `HTTP(S) proxy for the connection. ${UNUSED}`, format: 'optional-url', default: '', inactive: 'warn' },
       tls: CONNECT_TLS_TREE,
     },
     server: {
       enabled: { doc: 'Run the agent metrics server.', format: 'bool', default: false },
-      bind_addr: { doc: 'Listen address of the agent metrics server.', format: 'bind-addr', default: ':5000' },
+      bind_addr: {
+        doc: 'Listen address of the agent metrics server; loopback by default (Piko binds every interface).',
+        format: 'bind-addr',
+        default: '127.0.0.1:5000',
+      },
     },
     log: LOG_TREE,
     grace_period: { doc: 'Graceful-shutdown budget of each listener; must not be 0.', format: 'nonzero-duration', default: '1m' },

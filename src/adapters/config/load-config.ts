@@ -291,7 +291,12 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
   }
   const config: AgentConfig = {
     listeners,
-    connect: { url: values.text('connect.url'), token: values.text('connect.token'), timeoutMs: values.ms('connect.timeout') },
+    connect: {
+      url: values.text('connect.url'),
+      token: values.text('connect.token'),
+      timeoutMs: values.ms('connect.timeout'),
+      startupDeadlineMs: values.ms('connect.startup_deadline'),
+    },
     server: { enabled: values.flag('server.enabled'), bindAddr: values.text('server.bind_addr') },
     log: logConfig(values),
     gracePeriodMs: values.ms('grace_period'),

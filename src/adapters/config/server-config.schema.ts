@@ -71,13 +71,21 @@ export const serverConfigSchema = defineSchema(
       },
       access_log: accessLogTree('proxy'),
       http: {
-        read_timeout: { doc: 'Time allowed to read a whole request, body included; 0 = none.', format: 'duration', default: '10s' },
+        read_timeout: {
+          doc: 'Accepted for Piko compatibility; never cuts a request body (uploads of any length pass). Used as the header-read timeout when read_header_timeout is 0.',
+          format: 'duration',
+          default: '10s',
+        },
         read_header_timeout: {
           doc: 'Time allowed to read request headers; 0 falls back to read_timeout.',
           format: 'duration',
           default: '10s',
         },
-        write_timeout: { doc: 'Time allowed to write a response; 0 = none.', format: 'duration', default: '10s' },
+        write_timeout: {
+          doc: 'Accepted for Piko compatibility; never cuts a response (SSE, long polls and large downloads pass).',
+          format: 'duration',
+          default: '10s',
+        },
         idle_timeout: { doc: 'How long an idle keep-alive connection is kept; 0 = none.', format: 'duration', default: '5m' },
         max_header_bytes: { doc: 'Largest request line plus headers, in bytes.', format: 'positive-int', default: 1_048_576 },
       },

@@ -84,8 +84,11 @@ export interface ListenerConfig {
 export interface AgentConfig {
   /** Never empty. */
   readonly listeners: readonly ListenerConfig[];
-  /** `timeoutMs` bounds the initial connection of each listener; never 0. `token` may be `''`. */
-  readonly connect: { readonly url: string; readonly token: string; readonly timeoutMs: number };
+  /**
+   * `timeoutMs` bounds each connection attempt (never 0); `startupDeadlineMs` bounds the wait for every
+   * listener's first connection (0: wait forever). `token` may be `''`.
+   */
+  readonly connect: { readonly url: string; readonly token: string; readonly timeoutMs: number; readonly startupDeadlineMs: number };
   /** The agent's own metrics server; off by default so two agents can share a host. */
   readonly server: { readonly enabled: boolean; readonly bindAddr: string };
   readonly log: LogConfig;

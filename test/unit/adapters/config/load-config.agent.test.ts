@@ -23,8 +23,8 @@ const listener = (overrides: Partial<ListenerConfig> = {}): ListenerConfig => ({
 /** Every resolved default of `agent http my-endpoint 3000`, written out (T8). */
 const DEFAULTS: AgentConfig = {
   listeners: [listener()],
-  connect: { url: 'http://localhost:8001', token: '', timeoutMs: 30_000 },
-  server: { enabled: false, bindAddr: ':5000' },
+  connect: { url: 'http://localhost:8001', token: '', timeoutMs: 30_000, startupDeadlineMs: 0 },
+  server: { enabled: false, bindAddr: '127.0.0.1:5000' },
   log: { level: 'info', subsystems: [] },
   gracePeriodMs: 60_000,
 };
@@ -91,7 +91,7 @@ describe('loadAgentConfig', () => {
           }),
           listener({ endpointId: 'ssh', protocol: 'tcp', addr: 'localhost:22', timeoutMs: 2_000, accessLog: { ...ACCESS_LOG, disable: true } }),
         ],
-        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 60_000 },
+        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 60_000, startupDeadlineMs: 0 },
         server: { enabled: true, bindAddr: '127.0.0.1:5001' },
         log: { level: 'warn', subsystems: ['proxy'] },
         gracePeriodMs: 10_000,
