@@ -6,7 +6,7 @@ import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { AgentConfig, ListenerConfig } from '../adapters/config/types.js';
 import { createAccessLogSink } from '../adapters/http/access-log-sink.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
-import { agentMetricsSink, combineSinks } from '../adapters/agent/agent-metrics.js';
+import { agentInFlightHook, agentMetricsSink, combineSinks, type InFlightSource } from '../adapters/agent/agent-metrics.js';
 import { startAdminServer, type AdminServer } from '../adapters/admin/admin-server.js';
 import { parseHostPort } from '../adapters/config/addresses.js';
 import type { AccessLogSink } from '../adapters/http/access-entry.js';
@@ -32,6 +32,8 @@ export interface AgentOverrides {
 
 interface RunningListener {
   readonly listener: UpstreamListener;
+  /** HTTP requests being served (undefined for TCP listeners, which have no request metrics). */
+  readonly requestsInFlight?: () => number;
   /** Closes streams that carry no request (HTTP keeps streams open for reuse). */
   closeIdle(): void;
   close(): void;
@@ -50,7 +52,7 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
     const accessLog = combineSinks(createAccessLogSink(lc.accessLog, logger.child('proxy.http.access')), metricsSink);
     const service = new HttpServiceForwarder({ target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, clock, accessLog);
     listener.on('stream', (stream: MuxStream) => service.handle(stream));
-    return { listener, closeIdle: () => service.closeIdleStreams(), close: () => service.close() };
+    return { listener, requestsInFlight: () => service.requestsInFlight, closeIdle: () => service.closeIdleStreams(), close: () => service.close() };
   }
   const service = new TcpServiceForwarder({ addr: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, logger.child('proxy.tcp'));
   listener.on('stream', (stream: MuxStream) => service.handle(stream));
@@ -70,9 +72,11 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   // The metrics port is opt-in: an agent opens no listening port unless asked (Piko's :5000 blocked a second agent).
   let metricsServer: AdminServer | undefined;
   let metricsSink: AccessLogSink | undefined;
+  const inFlightSources: InFlightSource[] = [];
   if (config.server.enabled) {
     const metrics = new PromMetrics({ collectDefaultMetrics: true });
     metricsSink = agentMetricsSink(metrics);
+    metrics.beforeCollect(agentInFlightHook(metrics, inFlightSources));
     const hp = parseHostPort(config.server.bindAddr);
     metricsServer = await startAdminServer(
       (req, res) => {
@@ -86,6 +90,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     log.info('metrics server started', { addr: `${metricsServer.address.host}:${metricsServer.address.port}` });
   }
   const running = config.listeners.map((lc) => startListener(config, lc, clock, logger, metricsSink));
+  running.forEach((r, i) => {
+    if (r.requestsInFlight !== undefined) inFlightSources.push({ endpointId: config.listeners[i]?.endpointId ?? '', requestsInFlight: r.requestsInFlight });
+  });
   let reportFatal: (e: Error) => void = () => {};
   const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
   const connected = running.map((r, i) => {

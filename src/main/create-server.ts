@@ -3,6 +3,8 @@ import type { Clock } from '../application/ports/clock.port.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import { createAdminApp } from '../adapters/admin/admin-router.js';
 import { startAdminServer, type AdminServer } from '../adapters/admin/admin-server.js';
+import { SingleNodeClusterStatus } from '../adapters/admin/cluster-status.js';
+import { clusterMetricsHook } from '../adapters/metrics/cluster-metrics.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import { SingleNodeMembership } from '../adapters/cluster/single-node-membership.adapter.js';
 import type { ServerConfig } from '../adapters/config/types.js';
@@ -58,12 +60,16 @@ export async function startServerNode(config: ServerConfig, overrides: ServerOve
   const directory = container.get(TOKENS.UpstreamDirectory);
   const adminBind = parseHostPort(config.admin.bindAddr);
   const metrics = container.get(TOKENS.Metrics);
+  const adminLog = container.get(TOKENS.Logger).child('admin');
+  const clusterStatus = new SingleNodeClusterStatus(container.get(TOKENS.ClusterMembership));
+  metrics.beforeCollect(clusterMetricsHook(metrics, clusterStatus), (error) => adminLog.error('cluster metrics failed', { error }));
   const admin: AdminServer = await startAdminServer(
     createAdminApp({
       isReady: () => ready,
       metrics,
       upstreamEndpoints: () => directory.endpointCounts(),
-      logger: container.get(TOKENS.Logger).child('admin'),
+      logger: adminLog,
+      cluster: clusterStatus,
     }),
     adminBind?.host ?? '',
     adminBind?.port ?? 8002,

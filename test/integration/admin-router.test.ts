@@ -8,7 +8,12 @@ import express from 'express';
 import { createAdminApp, type AdminDeps } from '../../src/adapters/admin/admin-router.js';
 import { startAdminServer, type AdminServer } from '../../src/adapters/admin/admin-server.js';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.adapter.js';
+import { SingleNodeClusterStatus } from '../../src/adapters/admin/cluster-status.js';
+import { asNodeId } from '../../src/domain/node/node.js';
+import { FakeClusterMembership } from '../support/fakes/fake-cluster-membership.js';
 import { InMemoryLogger } from '../support/fakes/in-memory-logger.js';
+import { EndpointFixtures } from '../support/fixtures/endpoint.fixtures.js';
+import { NodeFixtures } from '../support/fixtures/node.fixtures.js';
 
 /** Starts an admin app on 127.0.0.1:0 for the duration of one suite. */
 function adminServer(deps: () => AdminDeps): { url: (path: string) => string } {
@@ -165,6 +170,77 @@ describe('createAdminApp', () => {
       assert.equal(response.status, 418);
       assert.deepEqual(await response.json(), { error: 'short and stout' });
     });
+  });
+});
+
+describe('createAdminApp with the cluster status (Piko §3.3 shapes)', () => {
+  const membership = new FakeClusterMembership(asNodeId('local-1'), [
+    NodeFixtures.build({ id: 'remote-b', status: 'unreachable', endpoints: [[EndpointFixtures.any, 2], [EndpointFixtures.other, 3]] }),
+  ]);
+  membership.setLocalEndpoint(EndpointFixtures.any, 1);
+  const cluster = new SingleNodeClusterStatus(membership, '127.0.0.1:8003');
+  const { url } = adminServer(() => ({ isReady: () => true, metrics: new PromMetrics(), upstreamEndpoints: () => ({}), cluster }));
+
+  it('lists the cluster nodes sorted by ID with endpoint and upstream counts', async () => {
+    const response = await fetch(url('/status/cluster/nodes'));
+
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual(await response.json(), [
+      { id: 'local-1', status: 'active', proxy_addr: 'local.test:8000', admin_addr: 'local.test:8002', endpoints: 1, upstreams: 1 },
+      { id: 'remote-b', status: 'unreachable', proxy_addr: 'remote-b.test:8000', admin_addr: 'remote-b.test:8002', endpoints: 2, upstreams: 5 },
+    ]);
+  });
+
+  it('answers one node, by ID or as "local", with its endpoint map, and 404 for an unknown ID', async () => {
+    const local = { id: 'local-1', status: 'active', proxy_addr: 'local.test:8000', admin_addr: 'local.test:8002', endpoints: { 'my-endpoint': 1 } };
+    assert.deepEqual(await (await fetch(url('/status/cluster/nodes/local'))).json(), local);
+    assert.deepEqual(await (await fetch(url('/status/cluster/nodes/local-1'))).json(), local);
+    assert.deepEqual(await (await fetch(url('/status/cluster/nodes/remote-b'))).json(), {
+      id: 'remote-b', status: 'unreachable', proxy_addr: 'remote-b.test:8000', admin_addr: 'remote-b.test:8002',
+      endpoints: { 'my-endpoint': 2, 'other-endpoint': 3 },
+    });
+    const unknown = await fetch(url('/status/cluster/nodes/nope'));
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), { error: 'node not found' });
+  });
+
+  it('answers endpoints: null for a node with no endpoint, as Piko (Go\'s nil map) does', async () => {
+    membership.setLocalEndpoint(EndpointFixtures.any, 0);
+    try {
+      assert.equal((await (await fetch(url('/status/cluster/nodes/local'))).json() as { endpoints: unknown }).endpoints, null);
+    } finally {
+      membership.setLocalEndpoint(EndpointFixtures.any, 1);
+    }
+  });
+
+  it('lists the gossip nodes and answers one with its versioned Entries', async () => {
+    const list = await fetch(url('/status/gossip/nodes'));
+    assert.equal(list.status, 200);
+    const [summary] = (await list.json()) as Array<Record<string, unknown>>;
+    assert.deepEqual(Object.keys(summary ?? {}), ['id', 'addr', 'version', 'left', 'unreachable', 'expiry']);
+    assert.equal(summary?.id, 'local-1');
+    assert.equal(summary?.addr, '127.0.0.1:8003');
+    assert.equal(summary?.expiry, '0001-01-01T00:00:00Z');
+    assert.equal(typeof summary?.version, 'number');
+
+    const one = (await (await fetch(url('/status/gossip/nodes/local-1'))).json()) as { Entries: Array<Record<string, unknown>> };
+    assert.deepEqual(
+      one.Entries.map((e) => [e.key, e.value, e.internal, e.deleted]),
+      [['proxy_addr', 'local.test:8000', false, false], ['admin_addr', 'local.test:8002', false, false], ['endpoint:my-endpoint', '1', false, false]],
+    );
+    assert.deepEqual(one.Entries.map((e) => typeof e.version), ['number', 'number', 'number']);
+    assert.equal((await fetch(url('/status/gossip/nodes/nope'))).status, 404);
+  });
+
+  it('serves ?forward=<local ID> here and answers 404 for an unknown node, on any route', async () => {
+    assert.equal((await fetch(url('/health?forward=local-1'))).status, 200);
+    assert.equal((await fetch(url('/status/cluster/nodes?forward='))).status, 200);
+    const unknown = await fetch(url('/status/upstream/endpoints?forward=elsewhere'));
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), { error: 'node not found' });
+    const remote = await fetch(url('/status/cluster/nodes/local?forward=remote-b'));
+    assert.equal(remote.status, 501, 'proxying to a known peer comes with clustering');
   });
 });
 

@@ -8,6 +8,8 @@ import express, {
 } from 'express';
 
 import type { Logger } from '../../application/ports/logger.port.js';
+import { createClusterStatusRouter, forwardInterceptor } from './cluster-status-router.js';
+import type { ClusterStatusSource } from './cluster-status.js';
 
 /** What `GET /metrics` serves; `PromMetrics` satisfies it. */
 export interface MetricsExposition {
@@ -32,10 +34,14 @@ export interface AdminDeps {
    */
   readonly middleware?: readonly RequestHandler[];
   /**
-   * Routers mounted after the built-in routes and before the 404, for status routes owned by other adapters
-   * (`/status/cluster/*`, `/status/gossip/*`).
+   * Routers mounted after the built-in routes and before the 404, for routes owned by other adapters.
    */
   readonly routers?: readonly Router[];
+  /**
+   * The cluster and gossip state: when given, `/status/cluster/*` and `/status/gossip/*` are served in Piko's
+   * shapes and Piko's `?forward=<nodeID>` interceptor runs after `middleware` (see `createClusterStatusRouter`).
+   */
+  readonly cluster?: ClusterStatusSource;
 }
 
 /**
@@ -47,6 +53,7 @@ export interface AdminDeps {
  * | `GET /ready` | 200 when `deps.isReady()`, else 503; empty body |
  * | `GET /metrics` | `deps.metrics.text()` with `deps.metrics.contentType` |
  * | `GET /status/upstream/endpoints` | JSON `{ "<endpointId>": <count> }` |
+ * | `GET /status/cluster/*`, `/status/gossip/*` | with `deps.cluster`: see `createClusterStatusRouter` |
  * | anything else | 404 JSON `{"error":"not found"}` |
  *
  * Errors thrown or rejected by any route reach one error middleware, which answers JSON
@@ -59,7 +66,9 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   for (const handler of deps.middleware ?? []) app.use(handler);
+  if (deps.cluster !== undefined) app.use(forwardInterceptor(deps.cluster));
   app.use(createAdminRouter(deps));
+  if (deps.cluster !== undefined) app.use(createClusterStatusRouter(deps.cluster));
   for (const router of deps.routers ?? []) app.use(router);
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -40,6 +40,33 @@ export function agentMetricsSink(metrics: Metrics): AccessLogSink {
   };
 }
 
+/** An HTTP listener whose requests in flight the agent reports. */
+export interface InFlightSource {
+  readonly endpointId: string;
+  /** Requests being served by the listener now. */
+  requestsInFlight(): number;
+}
+
+/**
+ * Declares `piko_agent_requests_in_flight{endpoint}` (Piko §9.2) and returns a hook that sets it from
+ * `sources` (summed per endpoint, since several listeners may serve one endpoint); run the hook before each
+ * scrape (`PromMetrics.beforeCollect`).
+ */
+export function agentInFlightHook(metrics: Metrics, sources: readonly InFlightSource[]): () => void {
+  const inFlight = metrics.gauge({
+    name: 'piko_agent_requests_in_flight',
+    help: 'Requests being forwarded by the agent to local services.',
+    labelNames: ['endpoint'],
+  });
+  return () => {
+    const byEndpoint = new Map<string, number>();
+    for (const source of sources) {
+      byEndpoint.set(source.endpointId, (byEndpoint.get(source.endpointId) ?? 0) + source.requestsInFlight());
+    }
+    for (const [endpoint, count] of byEndpoint) inFlight.set(count, { endpoint });
+  };
+}
+
 /** Calls every defined sink; undefined when there is none, so callers skip collecting entries. */
 export function combineSinks(...sinks: Array<AccessLogSink | undefined>): AccessLogSink | undefined {
   const present = sinks.filter((s): s is AccessLogSink => s !== undefined);

@@ -16,6 +16,21 @@ import type {
 } from '../../application/ports/metrics.port.js';
 import { MetricDeclarations, type MetricDeclaration } from './metric-declarations.js';
 
+/**
+ * prom-client's default gauges whose names end in `_total`: `promtool check metrics` rejects them ("non-counter
+ * metrics should not have "_total" suffix"), so they are unregistered. Nothing is lost: the per-type gauges
+ * `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources` carry the same counts
+ * (`sum(nodejs_active_handles)` is the dropped total).
+ */
+export const DROPPED_DEFAULT_METRICS: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** Runs just before each exposition; see {@link PromMetrics.beforeCollect}. */
+export type CollectHook = () => void;
+
 /** Options of {@link PromMetrics}. */
 export interface PromMetricsOptions {
   /**
@@ -37,9 +52,22 @@ export interface PromMetricsOptions {
 export class PromMetrics implements Metrics {
   private readonly registry = new Registry();
   private readonly declarations = new MetricDeclarations<Counter | Gauge | Histogram>();
+  private readonly hooks: Array<{ readonly hook: CollectHook; readonly onError?: (error: unknown) => void }> = [];
 
   constructor(options: PromMetricsOptions = {}) {
-    if (options.collectDefaultMetrics === true) collectDefaultMetrics({ register: this.registry });
+    if (options.collectDefaultMetrics === true) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+  }
+
+  /**
+   * Registers `hook` to run before each {@link PromMetrics.text}, in registration order, so that gauges read
+   * from state elsewhere (cluster nodes, gossip entries, requests in flight) are set at scrape time. A hook that
+   * throws does not stop the scrape: the error goes to `onError` (if given) and the other hooks still run.
+   */
+  beforeCollect(hook: CollectHook, onError?: (error: unknown) => void): void {
+    this.hooks.push(onError === undefined ? { hook } : { hook, onError });
   }
 
   /** The `Content-Type` of {@link PromMetrics.text}'s output (Prometheus text format 0.0.4). */
@@ -47,9 +75,20 @@ export class PromMetrics implements Metrics {
     return this.registry.contentType;
   }
 
-  /** The registry in the Prometheus text exposition format, for `GET /metrics`. */
+  /**
+   * The registry in the Prometheus text exposition format, for `GET /metrics`, after running the
+   * {@link PromMetrics.beforeCollect} hooks. A family with no sample (a labelled metric never used) is left out,
+   * as Go's Prometheus client does, rather than shown as a bare `# HELP`/`# TYPE` pair.
+   */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    for (const { hook, onError } of this.hooks) {
+      try {
+        hook();
+      } catch (error) {
+        onError?.(error);
+      }
+    }
+    return omitEmptyFamilies(await this.registry.metrics());
   }
 
   counter(options: MetricOptions): Counter {
@@ -128,4 +167,29 @@ export class PromMetrics implements Metrics {
       }
     });
   }
+}
+
+/**
+ * Drops the families of a text exposition that have no sample line. prom-client writes each family as its
+ * `# HELP` line, its `# TYPE` line, then its samples, so a family is the run of lines from one `# HELP` to the
+ * next.
+ */
+export function omitEmptyFamilies(text: string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let family: string[] = [];
+  let hasSample = false;
+  const flush = (): void => {
+    if (hasSample) out.push(...family);
+    family = [];
+    hasSample = false;
+  };
+  for (const line of lines) {
+    if (line.startsWith('# HELP ')) flush();
+    if (line === '') continue;
+    family.push(line);
+    if (!line.startsWith('#')) hasSample = true;
+  }
+  flush();
+  return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }

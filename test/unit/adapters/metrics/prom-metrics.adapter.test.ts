@@ -7,9 +7,13 @@ describe('PromMetrics', () => {
   describe('.text', () => {
     it('exposes every declared metric with its help and type', async () => {
       const metrics = new PromMetrics();
-      metrics.counter({ name: 'piko_proxy_requests_total', help: 'Completed proxy requests.', labelNames: ['status', 'method'] });
+      metrics
+        .counter({ name: 'piko_proxy_requests_total', help: 'Completed proxy requests.', labelNames: ['status', 'method'] })
+        .inc({ status: '200', method: 'GET' });
       metrics.gauge({ name: 'piko_proxy_requests_in_flight', help: 'Requests being handled.' });
-      metrics.histogram({ name: 'piko_proxy_request_latency_seconds', help: 'Latency.', labelNames: ['status', 'method'] });
+      metrics
+        .histogram({ name: 'piko_proxy_request_latency_seconds', help: 'Latency.', labelNames: ['status', 'method'] })
+        .observe(0.1, { status: '200', method: 'GET' });
       const text = await metrics.text();
 
       assert.match(text, /^# HELP piko_proxy_requests_total Completed proxy requests\.$/m);
@@ -99,6 +103,58 @@ describe('PromMetrics', () => {
         () => metrics.counter({ name: 'process_cpu_user_seconds_total', help: 'Clash.' }),
         /metric "process_cpu_user_seconds_total" cannot be declared: /,
       );
+    });
+
+    it('serves no gauge named *_total (promtool rejects prom-client\'s nodejs_active_*_total gauges)', async () => {
+      const metrics = new PromMetrics({ collectDefaultMetrics: true });
+      const text = await metrics.text();
+      const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]] as const);
+
+      assert.deepEqual(types.filter(([name, type]) => type !== 'counter' && name!.endsWith('_total')), []);
+      for (const dropped of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        assert.doesNotMatch(text, new RegExp(`^${dropped}`, 'm'));
+      }
+      assert.match(text, /^# TYPE nodejs_active_handles gauge$/m, 'the per-type gauge still carries the same count');
+    });
+  });
+
+  describe('exposition rules', () => {
+    it('omits a labelled family that has no sample yet, as Piko (Go) does, and shows it once it has one', async () => {
+      const metrics = new PromMetrics();
+      const remote = metrics.counter({ name: 'piko_upstreams_remote_requests_total', help: 'Remote.', labelNames: ['node_id'] });
+      metrics.counter({ name: 'piko_upstreams_upstream_requests_total', help: 'Local.' });
+
+      const before = await metrics.text();
+      assert.doesNotMatch(before, /piko_upstreams_remote_requests_total/);
+      assert.match(before, /^piko_upstreams_upstream_requests_total 0$/m, 'an unlabelled counter keeps its zero sample');
+
+      remote.inc({ node_id: 'abc' });
+      const after = await metrics.text();
+      assert.match(after, /^# TYPE piko_upstreams_remote_requests_total counter$/m);
+      assert.match(after, /^piko_upstreams_remote_requests_total\{node_id="abc"\} 1$/m);
+    });
+
+    it('runs every beforeCollect hook before each exposition, so scrape-time gauges are current', async () => {
+      const metrics = new PromMetrics();
+      const nodes = metrics.gauge({ name: 'piko_cluster_nodes', help: 'Nodes.', labelNames: ['status'] });
+      let active = 1;
+      metrics.beforeCollect(() => nodes.set(active, { status: 'active' }));
+
+      assert.match(await metrics.text(), /^piko_cluster_nodes\{status="active"\} 1$/m);
+      active = 3;
+      assert.match(await metrics.text(), /^piko_cluster_nodes\{status="active"\} 3$/m);
+    });
+
+    it('still exposes the registry when a beforeCollect hook throws, and reports the hook failure', async () => {
+      const metrics = new PromMetrics();
+      metrics.counter({ name: 'ok_total', help: 'Fine.' });
+      const failures: unknown[] = [];
+      metrics.beforeCollect(() => {
+        throw new Error('hook broke');
+      }, (error) => failures.push(error));
+
+      assert.match(await metrics.text(), /^ok_total 0$/m);
+      assert.equal(failures.length, 1);
     });
   });
 
