@@ -16,7 +16,12 @@ export type MuxProtocolErrorReason =
   /** A SYN names stream 0 (the session) or uses the ID parity of our own role. */
   | 'invalid-stream-id'
   /** A SYN names a stream that is open (IDs of closed streams may be used again, in any order). */
-  | 'duplicate-stream';
+  | 'duplicate-stream'
+  /**
+   * The peer does not read what it makes us send: more control frames (ping replies, RSTs refusing its SYNs) wait
+   * for the transport than `maxQueuedControlFrames` allows.
+   */
+  | 'control-queue-full';
 
 /** The peer sent bytes that violate the protocol. The session sends go-away (protocol error) and closes with this. */
 export class MuxProtocolError extends Error {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Cancel, Clock } from '../../../application/ports/clock.port.js';
 import { FrameDecoder, writeHeader } from './codec.js';
+import { ControlQueue } from './control-queue.js';
 import {
   MuxGoAwayError,
   MuxProtocolError,
@@ -64,6 +65,16 @@ export interface MuxSessionOptions {
    * Default 300000 (5 min); 0 disables it.
    */
   streamCloseTimeoutMs?: number;
+  /**
+   * Most control frames that may wait for a transport under backpressure (a peer that does not read what we
+   * send): ping replies, our pings, go-away, and RSTs refusing the peer's SYNs. One more closes the session with
+   * a `control-queue-full` protocol error (go-away with the protocol-error code, then close). Default 1024.
+   *
+   * The control frames of open streams (SYN, ACK, window update, FIN, RST) do not count: while the transport is
+   * blocked they are merged into at most one frame per stream, and a stream that closes while its frame waits
+   * stays counted in `maxStreams` until the frame is written, so they are bounded by `maxStreams`.
+   */
+  maxQueuedControlFrames?: number;
 }
 
 /** Events of a {@link MuxSession}. */
@@ -89,6 +100,7 @@ const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_FRAME_PAYLOAD = 64 * 1024;
 const DEFAULT_STREAM_OPEN_TIMEOUT_MS = 75_000;
 const DEFAULT_STREAM_CLOSE_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_QUEUED_CONTROL_FRAMES = 1024;
 /** How long a closed session waits for its transport to flush before destroying it. */
 const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
 
@@ -106,10 +118,13 @@ function checkNonNegative(name: string, value: number): number {
  * - **Streams**: `openStream()` sends SYN at once and data may follow before the ACK; inbound SYNs are delivered
  *   as `'stream'` events (held in a backlog while nobody listens) and ACKed when delivered.
  * - **Flow control**: per-stream windows (see {@link MuxStream}). Every frame is one transport write of header
- *   and payload. Data frames wait for `'drain'` when the transport reports backpressure; control frames
- *   (window updates, pings, FIN, RST, go-away) are written at once. Streams with data are served round-robin,
- *   one frame each, so one stream cannot starve another, and the transport is always read: a slow consumer
- *   only stops its own stream's window.
+ *   and payload. Streams with data are served round-robin, one frame each, so one stream cannot starve another,
+ *   and the transport is always read: a slow consumer only stops its own stream's window.
+ * - **Backpressure**: while the transport reports backpressure nothing more is written. Data frames wait in
+ *   their streams; control frames wait in the session, those of a stream merged into one, and go out first (in
+ *   one write) on `'drain'`. Control frames a peer can make us send at will (ping replies, RSTs refusing SYNs)
+ *   are bounded by `maxQueuedControlFrames`: a peer that sends them without reading ours is closed with a
+ *   protocol error, so it cannot grow our memory.
  * - **Keepalive**: a ping every `keepAliveIntervalMs`; no ACK within `keepAliveTimeoutMs` closes the session.
  *   Peer pings are answered.
  * - **Go-away**: `goAway()` refuses new inbound streams (RST) and tells the peer; a peer's go-away makes
@@ -145,6 +160,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   readonly #sendable = new Set<MuxStream>();
   #nextStreamId: number;
   #blocked = false;
+  /** Control frames waiting for the transport (bounded, see `maxQueuedControlFrames`). */
+  readonly #control: ControlQueue<MuxStream>;
   #flushing = false;
   /** True while transport input is being decoded and handled. */
   #receiving = false;
@@ -199,6 +216,9 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       'streamCloseTimeoutMs',
       options.streamCloseTimeoutMs ?? DEFAULT_STREAM_CLOSE_TIMEOUT_MS,
     );
+    this.#control = new ControlQueue(
+      checkNonNegative('maxQueuedControlFrames', options.maxQueuedControlFrames ?? DEFAULT_MAX_QUEUED_CONTROL_FRAMES),
+    );
     this.#decoder = new FrameDecoder({ maxDataPayload: this.#maxWindow });
 
     const session = this;
@@ -209,7 +229,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       get closed() {
         return session.#closed;
       },
-      sendControl: (type, flags, streamId, length) => this.#sendControl(type, flags, streamId, length),
+      sendControl: (stream, flags, delta) => this.#sendStreamControl(stream, flags, delta),
       requestSend: (stream) => this.#requestSend(stream),
       release: (stream) => this.#release(stream),
       openTimedOut: (_stream, timeoutMs) => this.close(new MuxTimeoutError('stream-open', timeoutMs)),
@@ -270,7 +290,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     // Arm the timer first: a transport may deliver the peer's ACK synchronously, inside our write.
     stream._muxOpened(this.#streamOpenTimeoutMs);
     // SYN as a window update; its delta grants any window above the 256 KiB both sides assume.
-    this.#sendControl(FrameType.WindowUpdate, Flag.SYN, id, this.#maxWindow - INITIAL_STREAM_WINDOW);
+    this.#sendStreamControl(stream, Flag.SYN, this.#maxWindow - INITIAL_STREAM_WINDOW);
     return stream;
   }
 
@@ -281,7 +301,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   goAway(code: number = GoAwayCode.Normal): void {
     if (this.#closed || this.#localGoAway) return;
     this.#localGoAway = true;
-    this.#sendControl(FrameType.GoAway, 0, SESSION_STREAM_ID, code >>> 0);
+    this.#sendSessionControl(FrameType.GoAway, 0, SESSION_STREAM_ID, code >>> 0);
   }
 
   /**
@@ -332,12 +352,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       }
     } catch (error) {
       if (error instanceof MuxProtocolError) {
-        this.#sendControl(FrameType.GoAway, 0, SESSION_STREAM_ID, GoAwayCode.ProtocolError);
-        this.close(error);
+        this.#failProtocol(error);
         return;
       }
       // Not the peer's fault (a listener threw, or a bug): tell the peer, close, and let it surface.
-      this.#sendControl(FrameType.GoAway, 0, SESSION_STREAM_ID, GoAwayCode.InternalError);
+      this.#writeNow(FrameType.GoAway, 0, SESSION_STREAM_ID, GoAwayCode.InternalError);
       this.close(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
@@ -347,6 +366,12 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#blocked = false;
     this.#flush();
   };
+
+  /** Tells the peer why (go-away, protocol error: ahead of anything queued) and closes with `error`. */
+  #failProtocol(error: MuxProtocolError): void {
+    this.#writeNow(FrameType.GoAway, 0, SESSION_STREAM_ID, error.goAwayCode);
+    this.close(error);
+  }
 
   readonly #transportOnEnd = (): void => {
     this.#shutdown(undefined, false);
@@ -424,7 +449,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       this.#streams.size >= this.#maxStreams ||
       (this.listenerCount('stream') === 0 && this.#backlog.length >= this.#acceptBacklog)
     ) {
-      this.#sendControl(FrameType.WindowUpdate, Flag.RST, id, 0);
+      this.#sendSessionControl(FrameType.WindowUpdate, Flag.RST, id, 0);
       return undefined;
     }
     const stream = new MuxStream(this, this.#host, id, true);
@@ -452,7 +477,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   #handlePing(flags: number, opaque: number): void {
     if (flags & Flag.SYN) {
-      this.#sendControl(FrameType.Ping, Flag.ACK, SESSION_STREAM_ID, opaque);
+      this.#sendSessionControl(FrameType.Ping, Flag.ACK, SESSION_STREAM_ID, opaque);
       return;
     }
     if (flags & Flag.ACK) {
@@ -476,11 +501,58 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   // ---- Sending ------------------------------------------------------------------------------------------------
 
-  #sendControl(type: FrameType, flags: number, streamId: number, length: number): void {
+  /** True when a control frame may be written at once: no backpressure and nothing queued before it. */
+  #canWriteControl(): boolean {
+    return !this.#blocked && this.#control.empty;
+  }
+
+  /** Writes one frame without payload at once, whatever the backpressure or queue (go-away before closing). */
+  #writeNow(type: FrameType, flags: number, streamId: number, length: number): void {
     if (this.#closed) return;
     const header = Buffer.allocUnsafe(HEADER_LENGTH);
     writeHeader(header, 0, type, flags, streamId, length);
     if (!this.#transport.write(header)) this.#blocked = true;
+  }
+
+  /**
+   * Sends a control frame that belongs to no open stream (ping, ping reply, go-away, RST refusing a SYN): at once
+   * when possible, else queued. When the queue is full the peer is not reading what it makes us send: the
+   * session closes with a protocol error.
+   */
+  #sendSessionControl(type: FrameType, flags: number, streamId: number, length: number): void {
+    if (this.#closed) return;
+    if (this.#canWriteControl()) {
+      this.#writeNow(type, flags, streamId, length);
+    } else if (!this.#control.pushSession(type, flags, streamId, length)) {
+      this.#failProtocol(
+        new MuxProtocolError(
+          'control-queue-full',
+          `the peer does not read: more than ${this.#control.sessionFrames} control frames wait to be sent`,
+        ),
+      );
+    }
+  }
+
+  /**
+   * Sends a stream's control frame (a window update carrying `flags` and `delta`): at once when possible, else
+   * merged into the stream's waiting frame (see {@link ControlQueue}).
+   */
+  #sendStreamControl(stream: MuxStream, flags: number, delta: number): void {
+    if (this.#closed) return;
+    if (this.#canWriteControl()) this.#writeNow(FrameType.WindowUpdate, flags, stream.id, delta);
+    else this.#control.mergeStream(stream, flags, delta);
+  }
+
+  /** Writes every waiting control frame in one transport write; returns false if backpressure remains. */
+  #flushControl(): boolean {
+    if (this.#blocked) return false;
+    const taken = this.#control.take();
+    if (taken === undefined) return true;
+    for (const stream of taken.released) {
+      if (this.#streams.get(stream.id) === stream) this.#streams.delete(stream.id);
+    }
+    if (!this.#transport.write(taken.bytes)) this.#blocked = true;
+    return !this.#blocked;
   }
 
   #requestSend(stream: MuxStream): void {
@@ -489,11 +561,12 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#flush();
   }
 
-  /** Writes data frames round-robin until nothing is sendable or the transport needs to drain. */
+  /** Writes waiting control frames, then data frames round-robin until nothing is sendable or the transport needs to drain. */
   #flush(): void {
     if (this.#flushing || this.#blocked || this.#closed) return;
     this.#flushing = true;
     try {
+      if (!this.#flushControl()) return;
       const sendable = this.#sendable;
       const maxPayload = this.#maxFramePayload;
       for (const stream of sendable) {
@@ -518,15 +591,17 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   }
 
   #release(stream: MuxStream): void {
-    if (this.#streams.get(stream.id) === stream) this.#streams.delete(stream.id);
     this.#sendable.delete(stream);
+    // Its last frame (FIN or RST) still waits: keep counting the stream (in maxStreams) until it is written.
+    if (this.#control.holdRelease(stream)) return;
+    if (this.#streams.get(stream.id) === stream) this.#streams.delete(stream.id);
   }
 
   #sendPing(pending: PendingPing): void {
     const id = this.#nextPingId;
     this.#nextPingId = (id + 1) >>> 0;
     this.#pings.set(id, pending);
-    this.#sendControl(FrameType.Ping, Flag.SYN, SESSION_STREAM_ID, id);
+    this.#sendSessionControl(FrameType.Ping, Flag.SYN, SESSION_STREAM_ID, id);
   }
 
   // ---- Keepalive ------------------------------------------------------------------------------------------------
@@ -576,6 +651,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#sendable.clear();
+    this.#control.clear();
     this.#backlog = [];
     for (const stream of streams) stream._muxSessionClosed(streamError);
 

@@ -23,8 +23,11 @@ export interface MuxStreamHost {
   readonly streamCloseTimeoutMs: number;
   /** True once the session is closed. */
   readonly closed: boolean;
-  /** Writes a frame without payload to the transport at once (ignoring transport backpressure). */
-  sendControl(type: FrameType, flags: number, streamId: number, length: number): void;
+  /**
+   * Sends a window update frame for `stream` with `flags` (SYN, ACK, FIN, RST) and window `delta`: at once, or
+   * merged with the stream's other waiting control while the transport is under backpressure.
+   */
+  sendControl(stream: MuxStream, flags: number, delta: number): void;
   /** Asks the session to pull data frames from this stream when the transport can take them. */
   requestSend(stream: MuxStream): void;
   /** Forgets the stream: both sides finished, or it was reset. */
@@ -252,7 +255,7 @@ export class MuxStream extends Duplex {
       return;
     }
     this.#localFin = true;
-    this.#host.sendControl(FrameType.WindowUpdate, Flag.FIN | this.#takeAck(), this.id, 0);
+    this.#host.sendControl(this, Flag.FIN | this.#takeAck(), 0);
     if (this.#remoteFin) {
       this.#release();
     } else if (this.#host.streamCloseTimeoutMs > 0) {
@@ -266,7 +269,7 @@ export class MuxStream extends Duplex {
     if (!this.#released) {
       this.#released = true;
       if (!this.#resetByPeer && !this.#host.closed) {
-        this.#host.sendControl(FrameType.WindowUpdate, Flag.RST, this.id, 0);
+        this.#host.sendControl(this, Flag.RST, 0);
       }
       this.#host.release(this);
     }
@@ -508,7 +511,7 @@ export class MuxStream extends Duplex {
     if (flags & Flag.ACK) this.#ackPending = false;
     const grant = delta > 0 ? delta : 0;
     this.#recvWindow += grant;
-    this.#host.sendControl(FrameType.WindowUpdate, flags, this.id, grant);
+    this.#host.sendControl(this, flags, grant);
   }
 
   #release(): void {
