@@ -192,6 +192,8 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
       maxStreamsPerSession: values.count('upstream.max_streams_per_session'),
       keepaliveIntervalMs: values.ms('upstream.keepalive_interval'),
       keepaliveTimeoutMs: values.ms('upstream.keepalive_timeout'),
+      maxQueuedControlFrames: values.count('upstream.max_queued_control_frames'),
+      maxMessageBytes: values.count('upstream.max_message_bytes'),
     },
     admin: { bindAddr: values.text('admin.bind_addr'), advertiseAddr: values.text('admin.advertise_addr') },
     cluster: { nodeId, nodeIdPrefix },

@@ -114,6 +114,16 @@ export const serverConfigSchema = defineSchema(
         format: 'nonzero-duration',
         default: '10s',
       },
+      max_queued_control_frames: {
+        doc: 'Most yamux control frames (ping replies, stream refusals) queued for an agent that does not read; one more closes its session with a protocol error (piko-ts only).',
+        format: 'positive-int',
+        default: 1024,
+      },
+      max_message_bytes: {
+        doc: 'Largest WebSocket message accepted from an agent; a larger one closes its connection (1009) (piko-ts only).',
+        format: 'positive-int',
+        default: 4_194_304,
+      },
       auth: authTree('upstream'),
       rebalance: {
         threshold: {

@@ -56,6 +56,10 @@ export interface ServerConfig {
     /** Interval of mux keepalive pings; 0 = no pings. */
     readonly keepaliveIntervalMs: number;
     readonly keepaliveTimeoutMs: number;
+    /** Most mux control frames queued for an agent that does not read before its session is closed. */
+    readonly maxQueuedControlFrames: number;
+    /** Largest WebSocket message accepted from an agent. */
+    readonly maxMessageBytes: number;
   };
   readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string };
   /** `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters. */

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { createWebSocketStream } from 'ws';
 import type { Cancel, Clock } from '../../application/ports/clock.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
 import { DEFAULT_BACKOFF, nextBackoff, type BackoffPolicy } from '../../application/services/backoff.js';
 import { MuxSession, type MuxStream } from './mux/index.js';
 import { DialError, dialWebSocket, upstreamUrl, type DialOptions } from './ws-upstream-dialer.js';
+import { wsMuxTransport } from './ws-upstream-server.js';
 
 /** Options of an upstream listener. */
 export interface UpstreamListenerOptions {
@@ -102,8 +102,7 @@ export class UpstreamListener extends EventEmitter {
           ws.terminate();
           return;
         }
-        const transport = createWebSocketStream(ws);
-        transport.on('error', () => {});
+        const transport = wsMuxTransport(ws, (error) => session.close(error));
         session = new MuxSession(transport, {
           role: 'client',
           clock,

@@ -14,14 +14,41 @@ import { WsUpstreamConnection } from './ws-upstream-connection.js';
 /** Path of the upstream route, after any base path: `/piko/v1/upstream/:endpointId` (no underscore, as Piko). */
 export const UPSTREAM_PATH = '/piko/v1/upstream/';
 
-/** Largest WebSocket message accepted: a yamux frame header plus the largest data frame with room to spare. */
+/**
+ * Default largest WebSocket message accepted: a yamux frame header plus the largest data frame with room to spare
+ * (Piko sends a header and its payload as separate messages, a payload at most one 256 KiB window). A larger
+ * message closes the connection with 1009.
+ */
 export const MAX_WS_PAYLOAD = 4 * 1024 * 1024;
+
+/**
+ * Wraps an open WebSocket as the byte transport of a yamux session, as Piko uses it (§4.2): binary messages are
+ * bytes whose boundaries mean nothing, and a text message is a protocol error. On a text message the WebSocket is
+ * closed with 1003 and `onText` runs, before the message's bytes could reach the session (the session should
+ * close). The returned stream's errors are handled (the session sees the transport close).
+ */
+export function wsMuxTransport(ws: WebSocket, onText: (error: Error) => void): Duplex {
+  ws.binaryType = 'nodebuffer';
+  // Registered before createWebSocketStream's own listener, so it runs first.
+  ws.on('message', (_data: unknown, isBinary: boolean) => {
+    if (isBinary) return;
+    ws.close(1003, 'binary messages only');
+    onText(new Error('text WebSocket message on a yamux connection (binary messages only)'));
+  });
+  const transport = createWebSocketStream(ws);
+  transport.on('error', () => {});
+  return transport;
+}
 
 /** Settings of the upstream port. */
 export interface UpstreamServerSettings {
   readonly maxStreamsPerSession: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveTimeoutMs: number;
+  /** Most mux control frames queued for an agent that does not read (default 1024, see `MuxSessionOptions`). */
+  readonly maxQueuedControlFrames?: number;
+  /** Largest WebSocket message accepted from an agent (default {@link MAX_WS_PAYLOAD}). */
+  readonly maxMessageBytes?: number;
 }
 
 /** Collaborators of the upstream port. */
@@ -39,7 +66,7 @@ export interface UpstreamServerDeps {
  */
 export class WsUpstreamServer {
   readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_PAYLOAD });
+  private readonly wss: WebSocketServer;
   private readonly connections = new Set<WsUpstreamConnection>();
   private nextId = 1;
   private closing = false;
@@ -48,6 +75,11 @@ export class WsUpstreamServer {
     private readonly settings: UpstreamServerSettings,
     private readonly deps: UpstreamServerDeps,
   ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: settings.maxMessageBytes ?? MAX_WS_PAYLOAD,
+    });
     this.server = createServer((_req, res) =>
       writeJsonError(res, 404, 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId'),
     );
@@ -93,15 +125,16 @@ export class WsUpstreamServer {
   }
 
   private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage): void {
-    ws.binaryType = 'nodebuffer';
-    const transport = createWebSocketStream(ws);
-    transport.on('error', () => {});
+    const transport = wsMuxTransport(ws, (error) => session.close(error));
     const session = new MuxSession(transport, {
       role: 'server',
       clock: this.deps.clock,
       maxStreams: this.settings.maxStreamsPerSession,
       keepAliveIntervalMs: this.settings.keepaliveIntervalMs,
       keepAliveTimeoutMs: this.settings.keepaliveTimeoutMs,
+      ...(this.settings.maxQueuedControlFrames !== undefined
+        ? { maxQueuedControlFrames: this.settings.maxQueuedControlFrames }
+        : {}),
     });
     const remote = req.socket.remoteAddress ?? '';
     const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointId, remote, session);

@@ -17,6 +17,8 @@ export const transportModule = new ContainerModule(({ bind }) => {
             maxStreamsPerSession: cfg.upstream.maxStreamsPerSession,
             keepaliveIntervalMs: cfg.upstream.keepaliveIntervalMs,
             keepaliveTimeoutMs: cfg.upstream.keepaliveTimeoutMs,
+            maxQueuedControlFrames: cfg.upstream.maxQueuedControlFrames,
+            maxMessageBytes: cfg.upstream.maxMessageBytes,
           },
           { register, unregister, clock, log: log.child('upstream') },
         ),

@@ -68,7 +68,8 @@ export interface MuxSessionOptions {
   /**
    * Most control frames that may wait for a transport under backpressure (a peer that does not read what we
    * send): ping replies, our pings, go-away, and RSTs refusing the peer's SYNs. One more closes the session with
-   * a `control-queue-full` protocol error (go-away with the protocol-error code, then close). Default 1024.
+   * a `control-queue-full` protocol error (go-away with the protocol-error code, then the transport is destroyed
+   * without waiting for it to flush, since the peer is not reading). Default 1024.
    *
    * The control frames of open streams (SYN, ACK, window update, FIN, RST) do not count: while the transport is
    * blocked they are merged into at most one frame per stream, and a stream that closes while its frame waits
@@ -524,12 +525,14 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#canWriteControl()) {
       this.#writeNow(type, flags, streamId, length);
     } else if (!this.#control.pushSession(type, flags, streamId, length)) {
-      this.#failProtocol(
-        new MuxProtocolError(
-          'control-queue-full',
-          `the peer does not read: more than ${this.#control.sessionFrames} control frames wait to be sent`,
-        ),
+      // The go-away is for the record: the peer is not reading, so the transport is destroyed rather than
+      // flushed, which frees what it holds at once.
+      this.#writeNow(FrameType.GoAway, 0, SESSION_STREAM_ID, GoAwayCode.ProtocolError);
+      const error = new MuxProtocolError(
+        'control-queue-full',
+        `the peer does not read: more than ${this.#control.sessionFrames} control frames wait to be sent`,
       );
+      this.#shutdown(error, false);
     }
   }
 

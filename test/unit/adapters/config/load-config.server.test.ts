@@ -35,6 +35,8 @@ const DEFAULTS: ServerConfig = {
     maxStreamsPerSession: 8192,
     keepaliveIntervalMs: 30_000,
     keepaliveTimeoutMs: 10_000,
+    maxQueuedControlFrames: 1024,
+    maxMessageBytes: 4_194_304,
   },
   admin: { bindAddr: ':8002', advertiseAddr: '' },
   cluster: { nodeId: 'abc1234', nodeIdPrefix: '' },
@@ -66,6 +68,8 @@ upstream:
   max_streams_per_session: 100
   keepalive_interval: 15s
   keepalive_timeout: 5s
+  max_queued_control_frames: 64
+  max_message_bytes: 1048576
 admin:
   bind_addr: "localhost:0"
   advertise_addr: "10.0.0.1:9002"
@@ -97,6 +101,8 @@ const FULL: ServerConfig = {
     maxStreamsPerSession: 100,
     keepaliveIntervalMs: 15_000,
     keepaliveTimeoutMs: 5_000,
+    maxQueuedControlFrames: 64,
+    maxMessageBytes: 1_048_576,
   },
   admin: { bindAddr: 'localhost:0', advertiseAddr: '10.0.0.1:9002' },
   cluster: { nodeId: 'node-a', nodeIdPrefix: 'pod-' },

@@ -26,6 +26,8 @@ describe('serverConfigSchema', () => {
       ['upstream.max_streams_per_session', 8192],
       ['upstream.keepalive_interval', '30s'],
       ['upstream.keepalive_timeout', '10s'],
+      ['upstream.max_queued_control_frames', 1024],
+      ['upstream.max_message_bytes', 4_194_304],
       ['upstream.rebalance.threshold', 0],
       ['upstream.rebalance.shed_rate', 0.005],
       ['upstream.rebalance.min_conns', 50],
