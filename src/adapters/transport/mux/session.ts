@@ -107,6 +107,12 @@ const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
 
 function noop(): void {}
 
+/**
+ * The `'error'` listener of a stream waiting in the accept backlog: until an owner takes it, nobody else could
+ * handle its errors (a peer's RST, the session closing), and an unhandled `'error'` would end the process.
+ */
+function backlogErrorSink(): void {}
+
 function checkNonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
   return value;
@@ -458,12 +464,14 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.listenerCount('stream') > 0 && this.#backlog.length === 0) {
       this.#deliver(stream);
     } else {
+      stream.on('error', backlogErrorSink);
       this.#backlog.push(stream);
     }
     return stream;
   }
 
   #deliver(stream: MuxStream): void {
+    stream.off('error', backlogErrorSink);
     this.emit('stream', stream);
     stream._muxAccept();
   }

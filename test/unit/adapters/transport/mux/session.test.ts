@@ -260,6 +260,33 @@ describe('MuxSession', () => {
       ]);
     });
 
+    it('crashes nothing when a stream waiting in the backlog is reset by the peer or ends with the session', async () => {
+      const { session, peer } = rawPair();
+      peer.windowUpdate(1, 0, Flag.SYN);
+      peer.windowUpdate(3, 0, Flag.SYN);
+      peer.windowUpdate(1, 0, Flag.RST);
+      await settle();
+      session.close(new Error('bye'));
+      await settle();
+      assert.equal(session.streamCount, 0);
+      // A listener arriving now gets nothing (the streams ended before anyone owned them).
+      const late: MuxStream[] = [];
+      session.on('stream', (s) => late.push(s));
+      await settle();
+      assert.deepEqual(late, []);
+    });
+
+    it('delivers a backlogged stream with its errors intact once a listener takes it', async () => {
+      const { session, peer } = rawPair();
+      peer.windowUpdate(1, 0, Flag.SYN);
+      await settle();
+      const stream = await new Promise<MuxStream>((resolve) => session.once('stream', resolve));
+      const failed = once(stream, 'error');
+      peer.windowUpdate(1, 0, Flag.RST);
+      const [error] = await failed;
+      assert.ok(error instanceof MuxStreamResetError);
+    });
+
     it('answers a SYN beyond maxStreams with RST, and the opener sees MuxStreamResetError', async () => {
       const { server, client } = sessionPair({ client: { maxStreams: 1 } });
       client.on('stream', () => {});
