@@ -38,21 +38,20 @@ export interface ServerOverrides {
 }
 
 /** Builds the server's container from `config`. */
-export function buildServerContainer(config: ServerConfig, overrides: ServerOverrides, addresses: () => { proxyAddr: string; adminAddr: string }): Container {
+export function buildServerContainer(config: ServerConfig, overrides: ServerOverrides): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const logger = overrides.logger ?? createWinstonLogger({ level: config.log.level, subsystems: config.log.subsystems });
   container.bind(TOKENS.Config).toConstantValue(config);
   container.bind(TOKENS.Logger).toConstantValue(logger);
   container.bind(TOKENS.Metrics).toConstantValue(new PromMetrics({ collectDefaultMetrics: true }));
-  container.bind(TOKENS.ClusterMembership).toConstantValue(new SingleNodeMembership(asNodeId(config.cluster.nodeId), addresses));
+  container.bind(TOKENS.ClusterMembership).toConstantValue(new SingleNodeMembership(asNodeId(config.cluster.nodeId)));
   container.load(runtimeModule(overrides.clock ?? new SystemClock()), coreModule, transportModule, httpModule);
   return container;
 }
 
 /** Starts a server node: admin port first (not ready), then upstream and proxy ports, then ready. */
 export async function startServerNode(config: ServerConfig, overrides: ServerOverrides = {}): Promise<ServerNode> {
-  const advertised = { proxyAddr: '', adminAddr: '' };
-  const container = buildServerContainer(config, overrides, () => advertised);
+  const container = buildServerContainer(config, overrides);
   const log = container.get(TOKENS.Logger).child('server');
   const clock = container.get(TOKENS.Clock);
   let ready = false;
@@ -88,9 +87,11 @@ export async function startServerNode(config: ServerConfig, overrides: ServerOve
     await admin.stop();
     throw err;
   }
-  advertised.proxyAddr = config.proxy.advertiseAddr || formatAddress(proxyAddr);
-  advertised.adminAddr = config.admin.advertiseAddr || formatAddress(admin.address);
-  await membership.start();
+  await membership.start({
+    id: asNodeId(config.cluster.nodeId),
+    proxyAddr: config.proxy.advertiseAddr || formatAddress(proxyAddr),
+    adminAddr: config.admin.advertiseAddr || formatAddress(admin.address),
+  });
   ready = true;
   log.info('server started', {
     'node-id': config.cluster.nodeId,

@@ -98,7 +98,7 @@ export class SingleNodeClusterStatus implements ClusterStatusSource {
   readonly #gossip = new LocalGossipState();
 
   constructor(
-    private readonly membership: Pick<ClusterMembership, 'localNodeId' | 'nodes'>,
+    private readonly membership: Pick<ClusterMembership, 'localNodeId' | 'snapshot'>,
     /** The gossip address to report; no gossip port is bound yet, so `''` by default. */
     private readonly gossipAddr = '',
   ) {}
@@ -108,11 +108,11 @@ export class SingleNodeClusterStatus implements ClusterStatusSource {
   }
 
   nodes(): readonly Node[] {
-    return this.membership.nodes();
+    return this.membership.snapshot().nodes;
   }
 
   gossipNodes(): readonly GossipNode[] {
-    const local = this.membership.nodes().find((node) => node.id === this.membership.localNodeId);
+    const local = this.membership.snapshot().local;
     if (local === undefined) return [];
     this.#gossip.observe(local);
     return [

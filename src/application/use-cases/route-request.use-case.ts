@@ -35,12 +35,11 @@ export class RouteRequest {
     };
     let route = table.select(input.endpointId, local);
     if (route === undefined && !input.forwarded) {
-      // Only a miss pays for the cluster snapshot.
+      // Only a local miss looks at the cluster (a field read: the snapshot is built once per change).
       route = table.select(input.endpointId, {
         ...local,
         allowRemote: true,
-        nodes: this.membership.nodes(),
-        localNodeId: this.membership.localNodeId,
+        cluster: this.membership.snapshot(),
         random: this.random,
       });
     }

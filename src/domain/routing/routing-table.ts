@@ -1,5 +1,6 @@
 import type { EndpointId } from '../endpoint/endpoint-id.js';
-import type { Node, NodeId } from '../node/node.js';
+import type { ClusterSnapshot } from '../cluster/cluster-snapshot.js';
+import type { Node } from '../node/node.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { RoundRobin } from './round-robin.js';
 
@@ -15,9 +16,8 @@ export interface SelectOptions<U extends Upstream> {
    * local upstream, so there is never a second hop.
    */
   readonly allowRemote: boolean;
-  /** The cluster's nodes as last known; the local node and non-active nodes are ignored. */
-  readonly nodes?: readonly Node[];
-  readonly localNodeId?: NodeId;
+  /** The cluster as last known; only its active remote nodes holding the endpoint are candidates. */
+  readonly cluster?: ClusterSnapshot;
   /** Upstream IDs and node IDs already tried for this request. */
   readonly exclude?: ReadonlySet<string>;
   /** False for a local upstream that must not take new traffic (it is draining). */
@@ -82,24 +82,23 @@ export class RoutingTable<U extends Upstream> {
           : rr.next((u) => (exclude?.has(u.id) ?? false) || (isUsable !== undefined && !isUsable(u)));
       if (upstream !== undefined) return { kind: 'local', upstream };
     }
-    if (!options.allowRemote || options.nodes === undefined) return undefined;
+    if (!options.allowRemote || options.cluster === undefined) return undefined;
 
+    const candidates = options.cluster.remoteCandidates(endpointId);
     let total = 0;
-    const candidates: Array<{ node: Node; weight: number }> = [];
-    for (const node of options.nodes) {
-      if (node.id === options.localNodeId || node.status !== 'active') continue;
-      if (exclude?.has(node.id)) continue;
-      const weight = node.endpoints.get(endpointId) ?? 0;
-      if (weight <= 0) continue;
-      candidates.push({ node, weight });
-      total += weight;
+    let last: Node | undefined;
+    for (const c of candidates) {
+      if (exclude?.has(c.node.id)) continue;
+      total += c.weight;
+      last = c.node;
     }
-    if (candidates.length === 0) return undefined;
+    if (last === undefined) return undefined;
     let point = (options.random?.() ?? 0) * total;
     for (const c of candidates) {
+      if (exclude?.has(c.node.id)) continue;
       point -= c.weight;
       if (point < 0) return { kind: 'remote', node: c.node };
     }
-    return { kind: 'remote', node: (candidates[candidates.length - 1] as { node: Node }).node };
+    return { kind: 'remote', node: last };
   }
 }

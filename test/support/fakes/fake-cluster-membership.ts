@@ -1,4 +1,5 @@
-import type { ClusterMembership } from '../../../src/application/ports/cluster-membership.port.js';
+import type { ClusterMembership, LocalNodeInfo, Unsubscribe } from '../../../src/application/ports/cluster-membership.port.js';
+import { ClusterSnapshot } from '../../../src/domain/cluster/cluster-snapshot.js';
 import type { EndpointId } from '../../../src/domain/endpoint/endpoint-id.js';
 import { asNodeId, type Node, type NodeId } from '../../../src/domain/node/node.js';
 
@@ -10,24 +11,40 @@ export interface PublishedCount {
 
 /**
  * A `ClusterMembership` held in memory. It records every published local count, keeps the resulting local
- * endpoint table (0 removes, as the port says), and returns configurable remote nodes after the local one.
+ * endpoint table (0 removes, as the port says), and lists configurable remote nodes beside the local one.
+ * Several in-process nodes can share a {@link FakeCluster} so that each sees the others' endpoints.
  */
 export class FakeClusterMembership implements ClusterMembership {
   /** Every `setLocalEndpoint` call, in order. */
   readonly published: PublishedCount[] = [];
-  /** The remote nodes `nodes()` returns after the local node; replace freely. */
-  remoteNodes: Node[];
-  /** How many times `nodes()` was called (a route that hits locally should not need the snapshot). */
-  nodesCalls = 0;
+  /** How many times `snapshot()` was called (a route that hits locally should not need the cluster). */
+  snapshotCalls = 0;
   started = false;
   left = false;
   readonly #local = new Map<EndpointId, number>();
+  readonly #listeners = new Set<(s: ClusterSnapshot) => void>();
+  #remote: Node[];
+  #self: LocalNodeInfo = { id: asNodeId('node-local'), proxyAddr: 'local.test:8000', adminAddr: 'local.test:8002' };
+  #version = 0;
+  #snapshot: ClusterSnapshot;
 
   constructor(
     readonly localNodeId: NodeId = asNodeId('node-local'),
     remoteNodes: readonly Node[] = [],
   ) {
-    this.remoteNodes = [...remoteNodes];
+    this.#self = { ...this.#self, id: localNodeId };
+    this.#remote = [...remoteNodes];
+    this.#snapshot = this.#build();
+  }
+
+  /** The remote nodes listed beside the local one; setting them publishes a new snapshot. */
+  get remoteNodes(): readonly Node[] {
+    return this.#remote;
+  }
+
+  set remoteNodes(nodes: readonly Node[]) {
+    this.#remote = [...nodes];
+    this.#changed();
   }
 
   /** The local endpoint counts as published so far. */
@@ -35,29 +52,46 @@ export class FakeClusterMembership implements ClusterMembership {
     return new Map(this.#local);
   }
 
-  nodes(): readonly Node[] {
-    this.nodesCalls += 1;
-    const self: Node = {
-      id: this.localNodeId,
-      status: 'active',
-      proxyAddr: 'local.test:8000',
-      adminAddr: 'local.test:8002',
-      endpoints: new Map(this.#local),
-    };
-    return [self, ...this.remoteNodes];
+  /** This node as the cluster sees it (what a peer sharing the cluster would list). */
+  get localNode(): Node {
+    return { id: this.localNodeId, status: this.left ? 'left' : 'active', proxyAddr: this.#self.proxyAddr, adminAddr: this.#self.adminAddr, endpoints: new Map(this.#local) };
+  }
+
+  async start(self: LocalNodeInfo): Promise<void> {
+    this.started = true;
+    this.#self = self;
+    this.#changed();
+  }
+
+  snapshot(): ClusterSnapshot {
+    this.snapshotCalls += 1;
+    return this.#snapshot;
+  }
+
+  onChange(listener: (snapshot: ClusterSnapshot) => void): Unsubscribe {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   setLocalEndpoint(endpointId: EndpointId, listeners: number): void {
     this.published.push({ endpointId, listeners });
     if (listeners > 0) this.#local.set(endpointId, listeners);
     else this.#local.delete(endpointId);
-  }
-
-  async start(): Promise<void> {
-    this.started = true;
+    this.#changed();
   }
 
   async leave(): Promise<void> {
     this.left = true;
+    this.#changed();
+  }
+
+  #build(): ClusterSnapshot {
+    return ClusterSnapshot.of(this.#version, this.localNodeId, [this.localNode, ...this.#remote]);
+  }
+
+  #changed(): void {
+    this.#version += 1;
+    this.#snapshot = this.#build();
+    for (const l of [...this.#listeners]) l(this.#snapshot);
   }
 }

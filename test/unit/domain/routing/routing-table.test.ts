@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { ClusterSnapshot } from '../../../../src/domain/cluster/cluster-snapshot.js';
 import type { Node } from '../../../../src/domain/node/node.js';
 import { RoutingTable, type Route, type SelectOptions } from '../../../../src/domain/routing/routing-table.js';
 import type { Upstream } from '../../../../src/domain/upstream/upstream.js';
@@ -24,7 +25,7 @@ function where(route: Route<Upstream> | undefined): string | undefined {
 }
 
 function remoteOptions(nodes: Node[], extra: Partial<SelectOptions<Upstream>> = {}): SelectOptions<Upstream> {
-  return { allowRemote: true, nodes, localNodeId: NodeFixtures.localId, ...extra };
+  return { allowRemote: true, cluster: ClusterSnapshot.of(1, NodeFixtures.localId, nodes), ...extra };
 }
 
 describe('RoutingTable', () => {
@@ -113,7 +114,7 @@ describe('RoutingTable', () => {
     describe('having no local upstream', () => {
       it('returns undefined when remote routing is not allowed (one hop only)', () => {
         const nodes = [NodeFixtures.holding('node-b', ep, 3)];
-        assert.equal(table().select(ep, { allowRemote: false, nodes, localNodeId: NodeFixtures.localId }), undefined);
+        assert.equal(table().select(ep, { allowRemote: false, cluster: ClusterSnapshot.of(1, NodeFixtures.localId, nodes) }), undefined);
       });
 
       it('returns undefined when no nodes are given', () => {
