@@ -25,11 +25,4 @@ clockContract(
       },
     };
   },
-  {
-    knownViolations: {
-      'not-before-delay':
-        'setTimeout counts from the event loop time in whole milliseconds, so a callback can run up to 1 ms ' +
-        'before delayMs has passed on performance.now()',
-    },
-  },
 );

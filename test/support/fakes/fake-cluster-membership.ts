@@ -75,18 +75,23 @@ export class FakeClusterMembership implements ClusterMembership {
 
   setLocalEndpoint(endpointId: EndpointId, listeners: number): void {
     this.published.push({ endpointId, listeners });
-    if (listeners > 0) this.#local.set(endpointId, listeners);
+    const before = this.#local.get(endpointId) ?? 0;
+    const after = Math.max(0, listeners);
+    if (before === after) return;
+    if (after > 0) this.#local.set(endpointId, after);
     else this.#local.delete(endpointId);
-    this.#changed();
+    if (!this.left) this.#changed();
   }
 
   async leave(): Promise<void> {
+    if (this.left) return;
     this.left = true;
     this.#changed();
   }
 
   #build(): ClusterSnapshot {
-    return ClusterSnapshot.of(this.#version, this.localNodeId, [this.localNode, ...this.#remote]);
+    // Like the real memberships, the local node is listed from start on; remote nodes are listed at once.
+    return ClusterSnapshot.of(this.#version, this.localNodeId, this.started ? [this.localNode, ...this.#remote] : [...this.#remote]);
   }
 
   #changed(): void {

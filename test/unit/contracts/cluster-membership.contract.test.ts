@@ -19,12 +19,6 @@ clusterMembershipContract('ClusterMembership contract: FakeClusterMembership', (
       },
     },
   };
-}, {
-  knownViolations: {
-    'empty-before-start': 'the fake lists the local node (with placeholder addresses) before start',
-    'idempotent-count': 'the fake publishes a new snapshot and a change event for an unchanged count',
-    'no-change-after-leave': 'the fake keeps publishing endpoint changes after leave (and leave again publishes)',
-  },
 });
 
 clusterMembershipContract('ClusterMembership contract: SingleNodeMembership', () => ({
