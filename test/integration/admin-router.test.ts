@@ -177,6 +177,7 @@ describe('createAdminApp with the cluster status (Piko §3.3 shapes)', () => {
   const membership = new FakeClusterMembership(asNodeId('local-1'), [
     NodeFixtures.build({ id: 'remote-b', status: 'unreachable', endpoints: [[EndpointFixtures.any, 2], [EndpointFixtures.other, 3]] }),
   ]);
+  before(() => membership.start({ id: asNodeId('local-1'), proxyAddr: 'local.test:8000', adminAddr: 'local.test:8002' }));
   membership.setLocalEndpoint(EndpointFixtures.any, 1);
   const cluster = new SingleNodeClusterStatus(membership, '127.0.0.1:8003');
   const { url } = adminServer(() => ({ isReady: () => true, metrics: new PromMetrics(), upstreamEndpoints: () => ({}), cluster }));

@@ -49,9 +49,23 @@ describe('LocalGossipState', () => {
   });
 });
 
+/** A fake membership started as the local node, as the server starts it once its ports are bound. */
+async function startedMembership(): Promise<FakeClusterMembership> {
+  const membership = new FakeClusterMembership(NodeFixtures.localId);
+  await membership.start({ id: NodeFixtures.localId, proxyAddr: 'local.test:8000', adminAddr: 'local.test:8002' });
+  return membership;
+}
+
 describe('SingleNodeClusterStatus', () => {
-  it('reports the membership\'s nodes and the local node\'s gossip metadata', () => {
-    const membership = new FakeClusterMembership(NodeFixtures.localId);
+  it('reports no node before the membership has started', () => {
+    const status = new SingleNodeClusterStatus(new FakeClusterMembership(NodeFixtures.localId));
+
+    assert.deepEqual(status.nodes(), []);
+    assert.deepEqual(status.gossipNodes(), []);
+  });
+
+  it('reports the membership\'s nodes and the local node\'s gossip metadata', async () => {
+    const membership = await startedMembership();
     membership.setLocalEndpoint(EndpointFixtures.any, 2);
     const status = new SingleNodeClusterStatus(membership);
 
@@ -67,8 +81,8 @@ describe('SingleNodeClusterStatus', () => {
     assert.deepEqual(gossip.entries.map((e) => e.key), ['proxy_addr', 'admin_addr', 'endpoint:my-endpoint']);
   });
 
-  it('follows the membership between calls (an endpoint removed becomes a tombstone)', () => {
-    const membership = new FakeClusterMembership(NodeFixtures.localId);
+  it('follows the membership between calls (an endpoint removed becomes a tombstone)', async () => {
+    const membership = await startedMembership();
     membership.setLocalEndpoint(EndpointFixtures.any, 1);
     const status = new SingleNodeClusterStatus(membership, '127.0.0.1:8003');
     status.gossipNodes();

@@ -46,6 +46,7 @@ describe('clusterMetricsHook', () => {
   it('declares every cluster and gossip family of Piko v0.9 with its type, with single-node values', async () => {
     const metrics = new PromMetrics();
     const membership = new FakeClusterMembership(NodeFixtures.localId);
+    await membership.start({ id: NodeFixtures.localId, proxyAddr: 'local.test:8000', adminAddr: 'local.test:8002' });
     membership.setLocalEndpoint(EndpointFixtures.any, 1);
     metrics.beforeCollect(clusterMetricsHook(metrics, new SingleNodeClusterStatus(membership)));
 
