@@ -84,8 +84,8 @@ export class BroadcastQueue {
 
   /**
    * Picks what fits in `budget` bytes: membership updates first, then state chunks, least-sent (then newest)
-   * first. Each pick counts as one transmission; an item sent `limit` times is dropped. `skip` leaves out
-   * updates about nodes already in the datagram.
+   * first. Each pick counts as one transmission; an item sent `limit` times is dropped (with an infinite limit,
+   * picks are not counted at all). `skip` leaves out updates about nodes already in the datagram.
    */
   fill(
     budget: number,
@@ -122,6 +122,7 @@ export class BroadcastQueue {
   }
 
   #sent(key: string, item: Item, limit: number): void {
+    if (limit === Number.POSITIVE_INFINITY) return;
     item.transmits += 1;
     if (item.transmits >= limit) this.#items.delete(key);
   }

@@ -19,6 +19,8 @@ import { LocalState, type StateStore } from './node-state.js';
 import { Prober } from './prober.js';
 import { expectedConfirmations } from './suspicion.js';
 
+const MAX_U32 = 0xffffffff;
+
 /** How a {@link GossipMachine} is set up. Time and randomness are injected: the machine reads no clock. */
 export interface GossipMachineOptions {
   /** This node's ID (1 to 128 UTF-8 bytes). */
@@ -75,7 +77,9 @@ export class GossipMachine {
     this.#random = options.random;
     this.#hmac = options.hmac;
     this.#incarnation = options.incarnation ?? 0;
-    this.#local = new LocalState(this.#incarnation);
+    // A random first epoch: a restarted process (same ID, no memory) almost never reuses its last life's
+    // epoch, and a peer that holds a larger one tells it, so it moves above.
+    this.#local = new LocalState(1 + Math.floor(this.#random() * 0x7ffffffe));
     const c = this.config;
     this.#table = new MemberTable(this.id, {
       memberExpiryMs: c.memberExpiryMs,
@@ -185,7 +189,7 @@ export class GossipMachine {
     this.#prober.clear();
     const update: MemberUpdate = { status: 'left', id: this.id, incarnation: this.#incarnation };
     this.#queue.enqueueMember(update);
-    for (const m of this.#table.live()) this.#packet(m.addr, { type: 'gossip' }, [update]);
+    for (const m of this.#table.live()) this.#packet(m.addr, { type: 'gossip' }, [update], [], 'none');
     return this.#flush();
   }
 
@@ -285,13 +289,13 @@ export class GossipMachine {
         for (const want of msg.wants) {
           const store = this.#store(want.nodeId);
           if (store === undefined || store.epoch < want.epoch) continue;
-          const base = store.epoch > want.epoch ? 0 : want.known;
-          const chunk = store.chunkAfter(want.nodeId, base, room);
+          const newer = store.epoch > want.epoch;
+          const chunk = store.chunkAfter(want.nodeId, newer ? 0 : want.known, room, newer);
           if (chunk === undefined) continue;
           chunks.push(chunk);
           room -= stateChunkSize(chunk);
         }
-        if (chunks.length > 0) this.#packet(from, { type: 'gossip' }, [], chunks, false);
+        if (chunks.length > 0) this.#packet(from, { type: 'gossip' }, [], chunks, 'none');
         return;
       }
       case 'gossip':
@@ -300,13 +304,13 @@ export class GossipMachine {
   }
 
   #handleDigest(digest: readonly DigestEntry[], senderId: string, from: string, now: number): void {
-    const push: Array<{ id: string; base: number }> = [];
+    const push: Array<{ id: string; base: number; newEpoch: boolean }> = [];
     for (const e of digest) {
       if (e.id === this.id) {
         this.#claimAboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion);
         const l = this.#local;
         if (e.stateEpoch < l.epoch || (e.stateEpoch === l.epoch && e.stateVersion < l.known)) {
-          push.push({ id: this.id, base: e.stateEpoch < l.epoch ? 0 : e.stateVersion });
+          push.push({ id: this.id, base: e.stateEpoch < l.epoch ? 0 : e.stateVersion, newEpoch: e.stateEpoch < l.epoch });
         }
         continue;
       }
@@ -318,22 +322,22 @@ export class GossipMachine {
       if (e.stateEpoch > st.epoch || (e.stateEpoch === st.epoch && e.stateVersion > st.known)) {
         st.advertise(e.stateEpoch, e.stateVersion);
       } else if (st.epoch > e.stateEpoch || st.known > e.stateVersion) {
-        push.push({ id: m.id, base: st.epoch > e.stateEpoch ? 0 : e.stateVersion });
+        push.push({ id: m.id, base: st.epoch > e.stateEpoch ? 0 : e.stateVersion, newEpoch: st.epoch > e.stateEpoch });
       }
     }
     this.#pushChunks(from, push);
   }
 
   /** Sends state the peer lacks, packed into at most `maxPushPerSync` datagrams. */
-  #pushChunks(to: string, wanted: Array<{ id: string; base: number }>): void {
+  #pushChunks(to: string, wanted: Array<{ id: string; base: number; newEpoch: boolean }>): void {
     let packets = 0;
     let i = 0;
     while (i < wanted.length && packets < this.config.maxPushPerSync) {
       const chunks: StateChunk[] = [];
       let room = this.#room({ type: 'gossip' });
       for (; i < wanted.length; i++) {
-        const w = wanted[i] as { id: string; base: number };
-        const chunk = this.#store(w.id)?.chunkAfter(w.id, w.base, room);
+        const w = wanted[i] as { id: string; base: number; newEpoch: boolean };
+        const chunk = this.#store(w.id)?.chunkAfter(w.id, w.base, room, w.newEpoch);
         if (chunk === undefined) {
           if (chunks.length === 0) continue;
           break;
@@ -342,7 +346,7 @@ export class GossipMachine {
         room -= stateChunkSize(chunk);
       }
       if (chunks.length === 0) break;
-      this.#packet(to, { type: 'gossip' }, [], chunks, false);
+      this.#packet(to, { type: 'gossip' }, [], chunks, 'none');
       packets += 1;
     }
   }
@@ -377,7 +381,7 @@ export class GossipMachine {
         : t !== undefined
           ? { id, addr: to, incarnation: t.incarnation, status: t.status, stateEpoch: 0, stateVersion: 0 }
           : undefined;
-    if (entry !== undefined) this.#packet(to, { type: 'sync', request: false, digest: [entry] }, [], [], false);
+    if (entry !== undefined) this.#packet(to, { type: 'sync', request: false, digest: [entry] }, [], [], 'none');
   }
 
   #applyChunk(chunk: StateChunk): void {
@@ -401,26 +405,31 @@ export class GossipMachine {
 
   /**
    * A claim about the local node. A suspicion or death at our incarnation, or any claim of a later incarnation,
-   * state epoch or version (an earlier life of this ID), is refuted by raising the incarnation above it; in the
-   * second case the state epoch is renewed too, so peers drop the earlier life's state.
+   * is refuted by raising the incarnation above it. A later state epoch, or a later version in our epoch, means
+   * peers hold the state of an earlier life of this ID: the state epoch is renewed above it, so they drop it.
    */
   #claimAboutSelf(incarnation: number, status: MemberStatus, epoch?: number, version?: number): void {
     if (this.leaving) return;
     const l = this.#local;
-    const newLife =
-      incarnation > this.#incarnation ||
-      (epoch !== undefined && (epoch > l.epoch || (epoch === l.epoch && (version ?? 0) > l.known)));
+    const laterIncarnation = incarnation > this.#incarnation;
     const falseStatus = status !== 'alive' && incarnation >= this.#incarnation;
-    if (!newLife && !falseStatus) return;
-    this.#incarnation = Math.min(0xffffffff, Math.max(this.#incarnation, incarnation, epoch ?? 0) + 1);
-    if (newLife) {
-      l.renew(this.#incarnation);
-      this.#queue.enqueueState(this.id, l.epoch, 0);
-    } else {
-      this.#prober.adjustHealth(1);
+    const laterState = epoch !== undefined && (epoch > l.epoch || (epoch === l.epoch && (version ?? 0) > l.known));
+    if (!laterIncarnation && !falseStatus && !laterState) return;
+    if (laterIncarnation || falseStatus) {
+      this.#incarnation = Math.min(MAX_U32, Math.max(this.#incarnation, incarnation) + 1);
+      if (!laterIncarnation) this.#prober.adjustHealth(1);
+      this.#queue.enqueueMember({ status: 'alive', id: this.id, incarnation: this.#incarnation, addr: this.addr });
     }
-    this.#queue.enqueueMember({ status: 'alive', id: this.id, incarnation: this.#incarnation, addr: this.addr });
-    this.#events.push({ type: 'refuted', incarnation: this.#incarnation, claim: status, newLife });
+    if (laterState) {
+      l.renew(Math.min(MAX_U32, Math.max(l.epoch, epoch) + 1));
+      this.#queue.enqueueState(this.id, l.epoch, 0);
+    }
+    this.#events.push({
+      type: 'refuted',
+      incarnation: this.#incarnation,
+      claim: status,
+      newLife: laterIncarnation || laterState,
+    });
   }
 
   #applyClaim(c: MemberClaim, now: number, source: 'sender' | 'update' | 'digest' | 'local'): ClaimOutcome {
@@ -432,7 +441,9 @@ export class GossipMachine {
     switch (outcome.kind) {
       case 'added':
         this.#events.push({ type: 'member-added', member: viewOf(outcome.member) });
-        if (source !== 'digest') this.#queue.enqueueMember(this.#claimAbout(outcome.member));
+        // A node learned from a digest (typically: we just joined) may not know us yet; our header tells it.
+        if (source === 'digest' && !this.leaving) this.#packet(outcome.member.addr, { type: 'gossip' }, [], [], 'none');
+        else this.#queue.enqueueMember(this.#claimAbout(outcome.member));
         break;
       case 'changed': {
         const m = outcome.member;
@@ -531,7 +542,7 @@ export class GossipMachine {
     }
     if (this.#queue.size > 0) {
       for (const m of this.#table.random(this.config.gossipFanout, (x) => x.status === 'alive' || x.status === 'suspect')) {
-        this.#packet(m.addr, { type: 'gossip' });
+        this.#packet(m.addr, { type: 'gossip' }, [], [], 'counted');
       }
     }
     if (this.leaving) return;
@@ -542,7 +553,7 @@ export class GossipMachine {
     for (const m of behind) {
       m.lastPullAt = now;
       const want = { nodeId: m.id, epoch: m.state.epoch, known: m.state.known };
-      this.#packet(m.addr, { type: 'state-request', wants: [want] }, [], [], false);
+      this.#packet(m.addr, { type: 'state-request', wants: [want] }, [], [], 'none');
     }
   }
 
@@ -558,17 +569,33 @@ export class GossipMachine {
     return this.config.maxPacketSize - envelopeSize(this.#senderInfo(), this.#hmac !== undefined) - bodySize(body);
   }
 
-  /** Builds, fills with queued updates (unless `fill` is false) and queues one datagram. */
-  #packet(to: string, body: MessageBody, priority: MemberUpdate[] = [], chunks: StateChunk[] = [], fill = true): void {
+  /**
+   * Builds and queues one datagram. `piggyback` says whether queued updates fill the room left: `counted` (a
+   * gossip round: each pick counts towards the retransmit limit, so the infection reaches random members),
+   * `free` (a probe, ack or reply: they ride along without using up the limit, since these datagrams go to the
+   * same few ring neighbours again and again) or `none`.
+   */
+  #packet(
+    to: string,
+    body: MessageBody,
+    priority: MemberUpdate[] = [],
+    chunks: StateChunk[] = [],
+    piggyback: 'counted' | 'free' | 'none' = 'free',
+  ): void {
     let room = this.#room(body);
     for (const u of priority) room -= memberUpdateSize(u);
     for (const c of chunks) room -= stateChunkSize(c);
     const updates = [...priority];
     const allChunks = [...chunks];
-    if (fill && room > 0) {
+    if (piggyback !== 'none' && room > 0) {
       const live = this.#table.live().length + 1;
       const limit = this.config.retransmitMult * Math.ceil(Math.log10(live + 1));
-      const pb = this.#queue.fill(room, limit, (id, epoch, base, budget) => this.#supply(id, epoch, base, budget), new Set(priority.map((u) => u.id)));
+      const pb = this.#queue.fill(
+        room,
+        piggyback === 'counted' ? limit : Number.POSITIVE_INFINITY,
+        (id, epoch, base, budget) => this.#supply(id, epoch, base, budget),
+        new Set(priority.map((u) => u.id)),
+      );
       updates.push(...pb.updates);
       allChunks.push(...pb.chunks);
     }

@@ -65,11 +65,12 @@ export abstract class StateStore {
 
   /**
    * The entries after `base` that fit in `budget` bytes, as a chunk of `nodeId`'s state; undefined when there
-   * is nothing after `base` or not even one entry fits. Only contiguously known versions are sent.
+   * is nothing after `base` (unless `allowEmpty`: a peer on an older epoch needs even an empty chunk to move to
+   * ours) or not even one entry fits. Only contiguously known versions are sent.
    */
-  chunkAfter(nodeId: string, base: number, budget: number): StateChunk | undefined {
+  chunkAfter(nodeId: string, base: number, budget: number, allowEmpty = false): StateChunk | undefined {
     const known = this.known;
-    if (base >= known) return undefined;
+    if (base > known || (base === known && !allowEmpty)) return undefined;
     let left = budget - chunkHeaderSize(nodeId);
     if (left < 0) return undefined;
     const list = this.entryList();

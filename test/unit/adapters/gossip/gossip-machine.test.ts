@@ -87,12 +87,24 @@ describe('GossipMachine', () => {
       assert.ok(next[0]?.msg.updates.some((u) => u.id === 'a' && u.status === 'alive' && u.incarnation === 1));
     });
 
-    it('starts a new life (incarnation and state epoch) when told of a later one of its ID', () => {
+    it('moves above a later incarnation of its ID that peers still know', () => {
       const m = machine('a');
-      m.receive('b:1', from('b', { type: 'gossip', updates: [{ status: 'left', id: 'a', incarnation: 9 }] }), 0);
+      const out = m.receive('b:1', from('b', { type: 'gossip', updates: [{ status: 'left', id: 'a', incarnation: 9 }] }), 0);
       assert.equal(m.incarnation, 10);
-      assert.equal(m.member('a')?.stateEpoch, 10);
       assert.equal(m.member('a')?.status, 'alive');
+      assert.deepEqual(out.events.filter((e) => e.type === 'refuted'), [{ type: 'refuted', incarnation: 10, claim: 'left', newLife: true }]);
+    });
+
+    it('renews its state epoch above one a peer still holds for its ID (an earlier life\'s state)', () => {
+      const m = machine('a');
+      const epoch = m.member('a')?.stateEpoch ?? 0;
+      const digest = [{ id: 'a', addr: 'a:1', incarnation: 0, status: 'alive' as const, stateEpoch: epoch + 5, stateVersion: 3 }];
+      m.receive('b:1', from('b', { type: 'sync', request: false, digest }), 0);
+      assert.equal(m.member('a')?.stateEpoch, epoch + 6);
+      assert.equal(m.incarnation, 0, 'membership needs no refutation');
+      const sameEpochLaterVersion = [{ ...digest[0], stateEpoch: epoch + 6, stateVersion: 1 }] as typeof digest;
+      m.receive('b:1', from('b', { type: 'sync', request: false, digest: sameEpochLaterVersion }), 1);
+      assert.equal(m.member('a')?.stateEpoch, epoch + 7, 'a version we never wrote in our epoch is another life too');
     });
 
     it('ignores claims about itself once leaving', () => {
@@ -142,7 +154,8 @@ describe('GossipMachine', () => {
     it('answers a state request with the chunk after the asker\'s position', () => {
       const m = machine('a');
       for (let i = 0; i < 5; i++) m.setLocal(`endpoint:e${i}`, '1', 0);
-      const out = sent(m.receive('b:1', from('b', { type: 'state-request', wants: [{ nodeId: 'a', epoch: 0, known: 2 }] }), 0));
+      const epoch = m.member('a')?.stateEpoch ?? 0;
+      const out = sent(m.receive('b:1', from('b', { type: 'state-request', wants: [{ nodeId: 'a', epoch, known: 2 }] }), 0));
       const chunk = out[0]?.msg.chunks[0];
       assert.deepEqual([chunk?.base, chunk?.to, chunk?.entries.map((e) => e.key)], [2, 5, ['endpoint:e2', 'endpoint:e3', 'endpoint:e4']]);
     });
