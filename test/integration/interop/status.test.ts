@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 
 import { fetchRaw } from '../../support/http.js';
 import { startInteropService, type InteropService } from '../../support/interop-service.js';
-import { runPiko, SKIP_INTEROP, startGoAgent, startGoServer, type GoServer } from '../../support/piko-binary.js';
+import { freePort, runPiko, SKIP_INTEROP, startGoAgent, startGoServer, type GoServer } from '../../support/piko-binary.js';
 import { startAgent, startServer, type Proc, type ServerProc } from '../../support/processes.js';
 
 /** One node as `piko server status cluster nodes` prints it. */
@@ -144,5 +144,31 @@ describe('interop status and metrics: Piko\'s CLI and scrapers against piko-ts',
     assert.ok(fromGo.size >= 20, `Piko served ${fromGo.size} piko_* families`);
     const missing = [...fromGo].filter(([name, family]) => JSON.stringify(fromTs.get(name)) !== JSON.stringify(family));
     assert.deepEqual(missing.map(([name, family]) => [name, family, fromTs.get(name)]), []);
+  });
+
+  it('the agent metrics port (--server.enabled) serves Piko\'s piko_agent_* families with the same type and label names', { timeout: 30_000 }, async () => {
+    const goPort = await freePort();
+    const goAgent = await startGoAgent('http', 'agent-metrics', String(service.port), ts.addrs, [
+      '--server.enabled', '--server.bind-addr', `127.0.0.1:${goPort}`,
+    ]);
+    procs.push(goAgent);
+    const tsAgent = await startAgent([
+      'http', 'agent-metrics-ts', String(service.port), '--connect.url', `http://${ts.addrs.upstream}`,
+      '--server.enabled', '--server.bind-addr', '127.0.0.1:0',
+    ]);
+    procs.push(tsAgent);
+    const tsMetricsAddr = String((await tsAgent.waitFor((l) => l.message === 'metrics server started')).addr);
+    for (const endpoint of ['agent-metrics', 'agent-metrics-ts']) {
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await fetchRaw(ts.addrs.proxy, { path: '/echo/agent', headers: { 'x-piko-endpoint': endpoint } })).status, 200);
+      }
+    }
+    const [fromGo, fromTs] = [
+      families((await fetchRaw(`127.0.0.1:${goPort}`, { path: '/metrics' })).body.toString()),
+      families((await fetchRaw(tsMetricsAddr, { path: '/metrics' })).body.toString()),
+    ];
+
+    assert.equal(fromGo.size, 5, [...fromGo.keys()].join(' '));
+    assert.deepEqual(Object.fromEntries(fromTs), Object.fromEntries(fromGo));
   });
 });
