@@ -89,10 +89,16 @@ export function readRss(pid: number): number {
 
 
 
+/** The test run's environment without the variables meant for the tests themselves (not for the product). */
+function productEnv(): NodeJS.ProcessEnv {
+  const { PIKO_INTEROP_BIN: _interop, ...rest } = process.env;
+  return rest;
+}
+
 /** Spawns a product entry point on the Node running the tests. */
 export function spawnNode(script: string, args: readonly string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [script, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...productEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Proc(child);
