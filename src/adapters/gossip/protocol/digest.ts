@@ -1,6 +1,6 @@
 import { utf8Length } from './byte-io.js';
 import { chunkHeaderSize, digestEntrySize, envelopeSize, stateEntrySize } from './codec.js';
-import type { Member } from './member-table.js';
+import type { Member, MemberTable } from './member-table.js';
 import { MAX_SHORT_STRING_BYTES, type DigestEntry, type Sender } from './messages.js';
 
 /** The digest entry that states what this node knows about member `m`. */
@@ -13,6 +13,19 @@ export function digestEntryOf(m: Member): DigestEntry {
     stateEpoch: m.state.epoch,
     stateVersion: m.state.known,
   };
+}
+
+/**
+ * The one-entry digest that tells node `id` (reached at `to`) what we hold about it: its member record, or its
+ * tombstone once removed; undefined when we know nothing. Sent when it speaks with an outlived incarnation or
+ * state, so that it refutes.
+ */
+export function noticeEntry(table: MemberTable, id: string, to: string): DigestEntry | undefined {
+  const m = table.get(id);
+  if (m !== undefined) return digestEntryOf(m);
+  const t = table.tombstone(id);
+  if (t === undefined) return undefined;
+  return { id, addr: to, incarnation: t.incarnation, status: t.status, stateEpoch: 0, stateVersion: 0 };
 }
 
 /**

@@ -1,22 +1,17 @@
-import { BroadcastQueue, type ChunkSupply } from './broadcast-queue.js';
-import { bodySize, decodeMessage, encodeMessage, envelopeSize, memberUpdateSize, stateChunkSize, type Hmac } from './codec.js';
+import { BroadcastQueue } from './broadcast-queue.js';
+import { decodeMessage, type Hmac } from './codec.js';
 import { resolveGossipConfig, type GossipConfig } from './config.js';
-import { buildDigests, digestEntryOf, validateLocalEntry } from './digest.js';
+import { buildDigests, digestEntryOf, noticeEntry, validateLocalEntry } from './digest.js';
 import { GossipCodecError } from './errors.js';
-import type { GossipEvent, MachineOutput, MemberView, Outgoing } from './events.js';
-import { MemberTable, type ClaimOutcome, type Member, type MemberClaim } from './member-table.js';
-import type {
-  DigestEntry,
-  MemberStatus,
-  MemberUpdate,
-  Message,
-  MessageBody,
-  Sender,
-  StateChunk,
-  StateEntry,
-} from './messages.js';
-import { LocalState, type StateStore } from './node-state.js';
+import type { GossipEvent, MachineOutput, MemberView } from './events.js';
+import { claimOf, MemberTable, viewOf, type ClaimOutcome, type Member, type MemberClaim } from './member-table.js';
+import type { DigestEntry, MemberStatus, MemberUpdate, Message, Sender, StateEntry } from './messages.js';
+import { LocalState } from './node-state.js';
+import type { ChunkWant } from './outbox.js';
+import { Outbox } from './outbox.js';
 import { Prober } from './prober.js';
+import { Probing } from './probing.js';
+import { StateReplication } from './state-replication.js';
 import { expectedConfirmations } from './suspicion.js';
 
 const MAX_U32 = 0xffffffff;
@@ -59,6 +54,9 @@ export class GossipMachine {
   readonly #prober: Prober;
   readonly #local: LocalState;
   readonly #noticeAt = new Map<string, number>();
+  readonly #out: Outbox;
+  readonly #sync: StateReplication;
+  readonly #probing: Probing;
   #incarnation: number;
   #seeds: string[] = [];
   #leftAt: number | undefined;
@@ -67,7 +65,6 @@ export class GossipMachine {
   #nextPushPullAt: number;
   #nextDeadProbeAt: number;
   #pushPulls = 0;
-  #send: Outgoing[] = [];
   #events: GossipEvent[] = [];
 
   constructor(options: GossipMachineOptions) {
@@ -93,6 +90,33 @@ export class GossipMachine {
       }),
     });
     this.#prober = new Prober({ random: this.#random, maxRelays: c.maxRelays, maxHealth: c.maxLocalHealth });
+    this.#out = new Outbox({
+      config: c,
+      hmac: this.#hmac,
+      queue: this.#queue,
+      sender: () => this.#senderInfo(),
+      store: (id) => this.#sync.store(id),
+      liveCount: () => this.#table.live().length + 1,
+    });
+    this.#probing = new Probing({
+      selfId: this.id,
+      config: c,
+      table: this.#table,
+      prober: this.#prober,
+      outbox: this.#out,
+      suspect: (m, now) =>
+        this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'suspect', from: this.id }, now, 'local'),
+    });
+    this.#sync = new StateReplication({
+      selfId: this.id,
+      config: c,
+      table: this.#table,
+      local: this.#local,
+      queue: this.#queue,
+      outbox: this.#out,
+      emit: (event) => this.#events.push(event),
+      laterOwnState: (epoch, version) => this.#claimAboutSelf(this.#incarnation, 'alive', epoch, version),
+    });
     const now = options.now;
     this.#nextProbeAt = now + this.#random() * c.probeIntervalMs;
     this.#nextGossipAt = now + this.#random() * c.gossipIntervalMs;
@@ -144,12 +168,12 @@ export class GossipMachine {
 
   /** A node's live state (key → value), or undefined for an unknown node. */
   state(id: string): ReadonlyMap<string, string> | undefined {
-    return this.#store(id)?.live();
+    return this.#sync.store(id)?.live();
   }
 
   /** A node's entries with versions, deletions included (for status pages). */
   stateEntries(id: string): readonly StateEntry[] | undefined {
-    return this.#store(id)?.entryList();
+    return this.#sync.store(id)?.entryList();
   }
 
   /**
@@ -160,7 +184,7 @@ export class GossipMachine {
   join(seeds: readonly string[], now: number): MachineOutput {
     this.#begin();
     for (const s of seeds) if (s !== this.addr && !this.#seeds.includes(s)) this.#seeds.push(s);
-    if (!this.leaving) for (const s of seeds) if (s !== this.addr) this.#sendDigest(s, true, now);
+    if (!this.leaving) for (const s of seeds) if (s !== this.addr) this.#sendDigest(s, true);
     return this.#flush();
   }
 
@@ -171,8 +195,7 @@ export class GossipMachine {
   setLocal(key: string, value: string | undefined, now: number): MachineOutput {
     this.#begin();
     validateLocalEntry(key, value, this.#senderInfo(), this.#hmac !== undefined, this.config.maxPacketSize);
-    const before = this.#local.known;
-    if (this.#local.set(key, value)) this.#queue.enqueueState(this.id, this.#local.epoch, before);
+    this.#sync.setLocal(key, value);
     void now;
     return this.#flush();
   }
@@ -189,7 +212,7 @@ export class GossipMachine {
     this.#prober.clear();
     const update: MemberUpdate = { status: 'left', id: this.id, incarnation: this.#incarnation };
     this.#queue.enqueueMember(update);
-    for (const m of this.#table.live()) this.#packet(m.addr, { type: 'gossip' }, [update], [], 'none');
+    for (const m of this.#table.live()) this.#out.send(m.addr, { type: 'gossip' }, [update], [], 'none');
     return this.#flush();
   }
 
@@ -198,18 +221,18 @@ export class GossipMachine {
     this.#begin();
     const c = this.config;
     if (!this.leaving) {
-      this.#runProbeDeadlines(now);
+      this.#probing.deadlines(now);
       for (const m of [...this.#table.all()]) {
         if (m.suspicion !== undefined && now >= m.suspicion.deadline) {
           this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
         }
       }
       if (now >= this.#nextProbeAt) {
-        this.#probeRound(now);
+        this.#probing.round(now);
         this.#nextProbeAt = now + c.probeIntervalMs * this.#prober.scale;
       }
       if (now >= this.#nextDeadProbeAt) {
-        this.#probeDead();
+        this.#probing.probeDead();
         this.#nextDeadProbeAt = now + c.deadProbeIntervalMs;
       }
       if (now >= this.#nextPushPullAt) {
@@ -244,111 +267,54 @@ export class GossipMachine {
     for (const u of msg.updates) {
       this.#applyClaim({ ...u, addr: u.status === 'alive' ? u.addr : undefined }, now, 'update');
     }
-    for (const chunk of msg.chunks) this.#applyChunk(chunk);
+    for (const chunk of msg.chunks) this.#sync.applyChunk(chunk);
     this.#handleBody(msg, from, now);
     return this.#flush();
   }
 
   #handleBody(msg: Message, from: string, now: number): void {
     switch (msg.type) {
-      case 'ping': {
-        if (msg.targetId !== this.id) return;
-        const m = this.#table.get(msg.sender.id);
-        const priority = m !== undefined && m.status !== 'alive' ? [this.#claimAbout(m)] : [];
-        this.#packet(from, { type: 'ack', seq: msg.seq }, priority);
+      case 'ping':
+        this.#probing.onPing(msg, from);
         return;
-      }
-      case 'ack': {
-        const { probe, relay } = this.#prober.ack(msg.seq);
-        if (probe !== undefined) this.#prober.adjustHealth(-1);
-        if (relay !== undefined) this.#packet(relay.requesterAddr, { type: 'ack', seq: relay.requestSeq });
+      case 'ack':
+        this.#probing.onAck(msg.seq);
         return;
-      }
       case 'nack':
-        this.#prober.nack(msg.seq);
+        this.#probing.onNack(msg.seq);
         return;
-      case 'ping-req': {
-        if (this.leaving) return;
-        if (msg.targetId === this.id) {
-          this.#packet(from, { type: 'ack', seq: msg.seq });
-          return;
-        }
-        const window = (this.config.probeIntervalMs - this.config.probeTimeoutMs) * 0.8;
-        const relay = this.#prober.addRelay(from, msg.seq, now, window);
-        if (relay !== undefined) this.#packet(msg.targetAddr, { type: 'ping', seq: relay.seq, targetId: msg.targetId });
+      case 'ping-req':
+        if (!this.leaving) this.#probing.onPingReq(msg, from, now);
         return;
-      }
       case 'sync':
         this.#events.push({ type: 'sync-received', from, nodeId: msg.sender.id });
         this.#handleDigest(msg.digest, msg.sender.id, from, now);
-        if (msg.request && !this.leaving) this.#sendDigest(from, false, now);
+        if (msg.request && !this.leaving) this.#sendDigest(from, false);
         return;
-      case 'state-request': {
-        const chunks: StateChunk[] = [];
-        let room = this.#room({ type: 'gossip' });
-        for (const want of msg.wants) {
-          const store = this.#store(want.nodeId);
-          if (store === undefined || store.epoch < want.epoch) continue;
-          const newer = store.epoch > want.epoch;
-          const chunk = store.chunkAfter(want.nodeId, newer ? 0 : want.known, room, newer);
-          if (chunk === undefined) continue;
-          chunks.push(chunk);
-          room -= stateChunkSize(chunk);
-        }
-        if (chunks.length > 0) this.#packet(from, { type: 'gossip' }, [], chunks, 'none');
+      case 'state-request':
+        this.#sync.answer(msg.wants, from);
         return;
-      }
       case 'gossip':
         return;
     }
   }
 
   #handleDigest(digest: readonly DigestEntry[], senderId: string, from: string, now: number): void {
-    const push: Array<{ id: string; base: number; newEpoch: boolean }> = [];
+    const push: ChunkWant[] = [];
     for (const e of digest) {
+      let member: Member | undefined;
       if (e.id === this.id) {
         this.#claimAboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion);
-        const l = this.#local;
-        if (e.stateEpoch < l.epoch || (e.stateEpoch === l.epoch && e.stateVersion < l.known)) {
-          push.push({ id: this.id, base: e.stateEpoch < l.epoch ? 0 : e.stateVersion, newEpoch: e.stateEpoch < l.epoch });
-        }
-        continue;
+      } else {
+        const suspector = e.status === 'suspect' ? senderId : undefined;
+        this.#applyClaim({ id: e.id, incarnation: e.incarnation, status: e.status, addr: e.addr, from: suspector }, now, 'digest');
+        member = this.#table.get(e.id);
+        if (member === undefined || (member.status !== 'alive' && member.status !== 'suspect')) continue;
       }
-      const from2 = e.status === 'suspect' ? senderId : undefined;
-      this.#applyClaim({ id: e.id, incarnation: e.incarnation, status: e.status, addr: e.addr, from: from2 }, now, 'digest');
-      const m = this.#table.get(e.id);
-      if (m === undefined || (m.status !== 'alive' && m.status !== 'suspect')) continue;
-      const st = m.state;
-      if (e.stateEpoch > st.epoch || (e.stateEpoch === st.epoch && e.stateVersion > st.known)) {
-        st.advertise(e.stateEpoch, e.stateVersion);
-      } else if (st.epoch > e.stateEpoch || st.known > e.stateVersion) {
-        push.push({ id: m.id, base: st.epoch > e.stateEpoch ? 0 : e.stateVersion, newEpoch: st.epoch > e.stateEpoch });
-      }
+      const want = this.#sync.compare(e, member);
+      if (want !== undefined) push.push(want);
     }
-    this.#pushChunks(from, push);
-  }
-
-  /** Sends state the peer lacks, packed into at most `maxPushPerSync` datagrams. */
-  #pushChunks(to: string, wanted: Array<{ id: string; base: number; newEpoch: boolean }>): void {
-    let packets = 0;
-    let i = 0;
-    while (i < wanted.length && packets < this.config.maxPushPerSync) {
-      const chunks: StateChunk[] = [];
-      let room = this.#room({ type: 'gossip' });
-      for (; i < wanted.length; i++) {
-        const w = wanted[i] as { id: string; base: number; newEpoch: boolean };
-        const chunk = this.#store(w.id)?.chunkAfter(w.id, w.base, room, w.newEpoch);
-        if (chunk === undefined) {
-          if (chunks.length === 0) continue;
-          break;
-        }
-        chunks.push(chunk);
-        room -= stateChunkSize(chunk);
-      }
-      if (chunks.length === 0) break;
-      this.#packet(to, { type: 'gossip' }, [], chunks, 'none');
-      packets += 1;
-    }
+    this.#out.sendChunks(from, push, this.config.maxPushPerSync);
   }
 
   #observeSender(s: Sender, from: string, now: number): void {
@@ -359,12 +325,7 @@ export class GossipMachine {
     }
     const m = this.#table.get(s.id);
     if (m === undefined || m.incarnation !== s.incarnation || m.status !== 'alive') return;
-    const st = m.state;
-    if (s.stateEpoch < st.epoch || (s.stateEpoch === st.epoch && s.stateVersion < st.known)) {
-      this.#notice(s.id, from, now);
-    } else {
-      st.advertise(s.stateEpoch, s.stateVersion);
-    }
+    if (!this.#sync.observe(m, s)) this.#notice(s.id, from, now);
   }
 
   /** Tells a node what we believe about it (a one-entry digest), so it refutes a claim it has outlived. */
@@ -373,34 +334,8 @@ export class GossipMachine {
     if (now - last < this.config.probeTimeoutMs) return;
     if (this.#noticeAt.size >= 4096) this.#noticeAt.clear();
     this.#noticeAt.set(id, now);
-    const m = this.#table.get(id);
-    const t = this.#table.tombstone(id);
-    const entry: DigestEntry | undefined =
-      m !== undefined
-        ? digestEntryOf(m)
-        : t !== undefined
-          ? { id, addr: to, incarnation: t.incarnation, status: t.status, stateEpoch: 0, stateVersion: 0 }
-          : undefined;
-    if (entry !== undefined) this.#packet(to, { type: 'sync', request: false, digest: [entry] }, [], [], 'none');
-  }
-
-  #applyChunk(chunk: StateChunk): void {
-    if (chunk.nodeId === this.id) {
-      const l = this.#local;
-      if (chunk.epoch > l.epoch || (chunk.epoch === l.epoch && chunk.to > l.known)) {
-        this.#claimAboutSelf(this.#incarnation, 'alive', chunk.epoch, chunk.to);
-      }
-      return;
-    }
-    const m = this.#table.get(chunk.nodeId);
-    if (m === undefined) return;
-    const prevEpoch = m.state.epoch;
-    const prevKnown = m.state.known;
-    const changes = m.state.apply(chunk);
-    if (changes === undefined) return;
-    if (changes.length > 0) this.#events.push({ type: 'state-changed', id: m.id, changes });
-    if (m.state.epoch !== prevEpoch) this.#queue.enqueueState(m.id, m.state.epoch, 0);
-    else if (m.state.known > prevKnown) this.#queue.enqueueState(m.id, m.state.epoch, prevKnown);
+    const entry = noticeEntry(this.#table, id, to);
+    if (entry !== undefined) this.#out.send(to, { type: 'sync', request: false, digest: [entry] }, [], [], 'none');
   }
 
   /**
@@ -442,15 +377,15 @@ export class GossipMachine {
       case 'added':
         this.#events.push({ type: 'member-added', member: viewOf(outcome.member) });
         // A node learned from a digest (typically: we just joined) may not know us yet; our header tells it.
-        if (source === 'digest' && !this.leaving) this.#packet(outcome.member.addr, { type: 'gossip' }, [], [], 'none');
-        else this.#queue.enqueueMember(this.#claimAbout(outcome.member));
+        if (source === 'digest' && !this.leaving) this.#out.send(outcome.member.addr, { type: 'gossip' }, [], [], 'none');
+        else this.#queue.enqueueMember(claimOf(this.id, outcome.member));
         break;
       case 'changed': {
         const m = outcome.member;
         if (outcome.previous !== m.status) this.#events.push({ type: 'member-status', member: viewOf(m), previous: outcome.previous });
-        const update = this.#claimAbout(m);
+        const update = claimOf(this.id, m);
         this.#queue.enqueueMember(update);
-        if (m.status === 'suspect' && m.suspicion?.by === this.id) this.#packet(m.addr, { type: 'gossip' }, [update]);
+        if (m.status === 'suspect' && m.suspicion?.by === this.id) this.#out.send(m.addr, { type: 'gossip' }, [update]);
         break;
       }
       case 'confirmed':
@@ -462,64 +397,6 @@ export class GossipMachine {
     return outcome;
   }
 
-  /** The update that states what we believe about `m`. */
-  #claimAbout(m: Member): MemberUpdate {
-    switch (m.status) {
-      case 'alive':
-        return { status: 'alive', id: m.id, incarnation: m.incarnation, addr: m.addr };
-      case 'suspect':
-        return { status: 'suspect', id: m.id, incarnation: m.incarnation, from: m.suspicion?.by ?? this.id };
-      case 'dead':
-      case 'left':
-        return { status: m.status, id: m.id, incarnation: m.incarnation };
-    }
-  }
-
-  #probeRound(now: number): void {
-    const targets: Member[] = [];
-    const ring = this.#table.ringSuccessor();
-    if (ring !== undefined) targets.push(ring);
-    const rr = this.#table.nextRoundRobin(new Set(targets.map((m) => m.id)));
-    if (rr !== undefined) targets.push(rr);
-    const c = this.config;
-    const scale = this.#prober.scale;
-    for (const m of targets) {
-      if (this.#prober.isProbing(m.id)) continue;
-      const p = this.#prober.start(m.id, m.incarnation, now, c.probeTimeoutMs * scale, c.probeIntervalMs * scale);
-      const priority = m.status === 'suspect' ? [this.#claimAbout(m)] : [];
-      this.#packet(m.addr, { type: 'ping', seq: p.seq, targetId: m.id }, priority);
-    }
-  }
-
-  #runProbeDeadlines(now: number): void {
-    const due = this.#prober.due(now);
-    for (const p of due.toIndirect) {
-      const target = this.#table.get(p.targetId);
-      p.indirect = true;
-      if (target === undefined) continue;
-      const helpers = this.#table.random(this.config.indirectChecks, (m) => m.status === 'alive' && m.id !== p.targetId);
-      p.expectedNacks = helpers.length;
-      for (const h of helpers) {
-        this.#packet(h.addr, { type: 'ping-req', seq: p.seq, targetId: target.id, targetAddr: target.addr });
-      }
-    }
-    for (const p of due.failed) {
-      this.#prober.adjustHealth(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1);
-      const m = this.#table.get(p.targetId);
-      if (m === undefined || m.incarnation !== p.targetIncarnation) continue;
-      if (m.status === 'alive' || m.status === 'suspect') {
-        this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'suspect', from: this.id }, now, 'local');
-      }
-    }
-    for (const r of due.expiredRelays) this.#packet(r.requesterAddr, { type: 'nack', seq: r.requestSeq });
-  }
-
-  /** Pings one unreachable member with its death notice: if it is in fact alive, it refutes and comes back. */
-  #probeDead(): void {
-    const [m] = this.#table.random(1, (x) => x.status === 'dead');
-    if (m !== undefined) this.#packet(m.addr, { type: 'ping', seq: this.#prober.nextSeq(), targetId: m.id }, [this.#claimAbout(m)]);
-  }
-
   #pushPull(now: number): void {
     this.#pushPulls += 1;
     const seeds = this.#seeds;
@@ -528,7 +405,7 @@ export class GossipMachine {
     const to = useSeed
       ? seeds[Math.floor(this.#random() * seeds.length)]
       : this.#table.random(1, (m) => m.status === 'alive' || m.status === 'suspect')[0]?.addr;
-    if (to !== undefined) this.#sendDigest(to, true, now);
+    if (to !== undefined) this.#sendDigest(to, true);
   }
 
   #gossipRound(now: number): void {
@@ -536,84 +413,18 @@ export class GossipMachine {
       this.#queue.forget(m.id);
       this.#events.push({ type: 'member-removed', id: m.id, status: m.status });
     }
-    const floorBefore = this.#local.floor;
-    if (this.#local.compactIfNeeded(this.config.maxStateTombstones)) {
-      this.#queue.enqueueState(this.id, this.#local.epoch, Math.max(floorBefore, this.#local.floor));
-    }
     if (this.#queue.size > 0) {
       for (const m of this.#table.random(this.config.gossipFanout, (x) => x.status === 'alive' || x.status === 'suspect')) {
-        this.#packet(m.addr, { type: 'gossip' }, [], [], 'counted');
+        this.#out.send(m.addr, { type: 'gossip' }, [], [], 'counted');
       }
     }
-    if (this.leaving) return;
-    const behind = this.#table.random(
-      this.config.maxPullsPerRound,
-      (m) => m.status === 'alive' && m.state.behind && now - m.lastPullAt >= this.config.pullRetryMs,
-    );
-    for (const m of behind) {
-      m.lastPullAt = now;
-      const want = { nodeId: m.id, epoch: m.state.epoch, known: m.state.known };
-      this.#packet(m.addr, { type: 'state-request', wants: [want] }, [], [], 'none');
-    }
+    this.#sync.round(now, !this.leaving);
   }
 
-  #sendDigest(to: string, request: boolean, now: number): void {
-    void now;
+  #sendDigest(to: string, request: boolean): void {
     const entries: DigestEntry[] = [this.#selfEntry(), ...[...this.#table.all()].map(digestEntryOf)];
-    const room = this.#room({ type: 'sync', request, digest: [] });
-    for (const digest of buildDigests(entries, room)) this.#packet(to, { type: 'sync', request, digest });
-  }
-
-  /** Bytes left for piggy-back in a datagram with this body. */
-  #room(body: MessageBody): number {
-    return this.config.maxPacketSize - envelopeSize(this.#senderInfo(), this.#hmac !== undefined) - bodySize(body);
-  }
-
-  /**
-   * Builds and queues one datagram. `piggyback` says whether queued updates fill the room left: `counted` (a
-   * gossip round: each pick counts towards the retransmit limit, so the infection reaches random members),
-   * `free` (a probe, ack or reply: they ride along without using up the limit, since these datagrams go to the
-   * same few ring neighbours again and again) or `none`.
-   */
-  #packet(
-    to: string,
-    body: MessageBody,
-    priority: MemberUpdate[] = [],
-    chunks: StateChunk[] = [],
-    piggyback: 'counted' | 'free' | 'none' = 'free',
-  ): void {
-    let room = this.#room(body);
-    for (const u of priority) room -= memberUpdateSize(u);
-    for (const c of chunks) room -= stateChunkSize(c);
-    const updates = [...priority];
-    const allChunks = [...chunks];
-    if (piggyback !== 'none' && room > 0) {
-      const live = this.#table.live().length + 1;
-      const limit = this.config.retransmitMult * Math.ceil(Math.log10(live + 1));
-      const pb = this.#queue.fill(
-        room,
-        piggyback === 'counted' ? limit : Number.POSITIVE_INFINITY,
-        (id, epoch, base, budget) => this.#supply(id, epoch, base, budget),
-        new Set(priority.map((u) => u.id)),
-      );
-      updates.push(...pb.updates);
-      allChunks.push(...pb.chunks);
-    }
-    const msg = { ...body, sender: this.#senderInfo(), updates, chunks: allChunks } as Message;
-    this.#send.push({ to, bytes: encodeMessage(msg, { maxPacketSize: this.config.maxPacketSize, hmac: this.#hmac }) });
-  }
-
-  #supply(id: string, epoch: number, base: number, budget: number): ChunkSupply {
-    const store = this.#store(id);
-    if (store === undefined) return { drop: true };
-    const from = store.epoch === epoch ? base : 0;
-    if (from >= store.known) return { drop: true };
-    const chunk = store.chunkAfter(id, from, budget);
-    return chunk === undefined ? {} : { chunk };
-  }
-
-  #store(id: string): StateStore | undefined {
-    return id === this.id ? this.#local : this.#table.get(id)?.state;
+    const room = this.#out.room({ type: 'sync', request, digest: [] });
+    for (const digest of buildDigests(entries, room)) this.#out.send(to, { type: 'sync', request, digest });
   }
 
   #senderInfo(): Sender {
@@ -643,27 +454,13 @@ export class GossipMachine {
   }
 
   #begin(): void {
-    this.#send = [];
+    this.#out.drain();
     this.#events = [];
   }
 
   #flush(): MachineOutput {
-    const out = { send: this.#send, events: this.#events };
-    this.#send = [];
+    const out = { send: this.#out.drain(), events: this.#events };
     this.#events = [];
     return out;
   }
-}
-
-function viewOf(m: Member): MemberView {
-  return {
-    id: m.id,
-    addr: m.addr,
-    incarnation: m.incarnation,
-    status: m.status,
-    local: false,
-    stateEpoch: m.state.epoch,
-    stateVersion: m.state.known,
-    removeAt: m.removeAt,
-  };
 }

@@ -1,4 +1,5 @@
-import { MEMBER_STATUS_CODE, type MemberStatus } from './messages.js';
+import type { MemberView } from './events.js';
+import { MEMBER_STATUS_CODE, type MemberStatus, type MemberUpdate } from './messages.js';
 import { ReplicaState } from './node-state.js';
 import { Suspicion } from './suspicion.js';
 
@@ -66,6 +67,33 @@ export interface MemberTableOptions {
 
 const rank = (s: MemberStatus): number => MEMBER_STATUS_CODE[s];
 const isLive = (m: Member): boolean => m.status === 'alive' || m.status === 'suspect';
+
+/** The update that states what this node believes about `m` (`selfId` names us when nobody else suspects). */
+export function claimOf(selfId: string, m: Member): MemberUpdate {
+  switch (m.status) {
+    case 'alive':
+      return { status: 'alive', id: m.id, incarnation: m.incarnation, addr: m.addr };
+    case 'suspect':
+      return { status: 'suspect', id: m.id, incarnation: m.incarnation, from: m.suspicion?.by ?? selfId };
+    case 'dead':
+    case 'left':
+      return { status: m.status, id: m.id, incarnation: m.incarnation };
+  }
+}
+
+/** A snapshot of `m` for callers outside the machine. */
+export function viewOf(m: Member): MemberView {
+  return {
+    id: m.id,
+    addr: m.addr,
+    incarnation: m.incarnation,
+    status: m.status,
+    local: false,
+    stateEpoch: m.state.epoch,
+    stateVersion: m.state.known,
+    removeAt: m.removeAt,
+  };
+}
 
 /** Compares two (incarnation, status) pairs: SWIM precedence, a later status winning at equal incarnation. */
 export function comparePrecedence(aInc: number, aStatus: MemberStatus, bInc: number, bStatus: MemberStatus): number {
