@@ -4,6 +4,7 @@ import type { LoadResult } from '../adapters/config/load-config.js';
 import type { LogConfig } from '../adapters/config/types.js';
 import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
 import type { Logger } from '../application/ports/logger.port.js';
+import { installLastResortHandlers } from './last-resort.js';
 
 /**
  * Runs `stop` on the first SIGTERM or SIGINT and exits 0 when it finishes (1 if it fails). A second signal
@@ -57,9 +58,11 @@ export interface Loaded<T> {
 /**
  * Loads a command's configuration: on `--help` prints the help and returns undefined; on a bad configuration
  * exits 1 with its one-line reason; otherwise creates the logger and logs the loader's warnings under
- * `subsystem`.
+ * `subsystem`. First installs the process's last-resort handlers (see `last-resort.ts`): an error nobody
+ * handled is logged with its stack and stops the process (non-zero) unless it is local to one connection.
  */
 export function loadOrExit<T extends { readonly log: LogConfig }>(load: () => LoadResult<T>, subsystem: string): Loaded<T> | undefined {
+  installLastResortHandlers();
   let loaded: LoadResult<T>;
   try {
     loaded = load();

@@ -9,11 +9,13 @@ export interface HostPort {
 const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
 const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 const PORT = /^\d{1,5}$/;
+/** A last label of digits (or `0x` hex): URL parsers (WHATWG "ends in a number") read such a name as IPv4. */
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
 
-/** True for a DNS name (labels of letters, digits, `-`, `_`) or an IPv4 address. */
+/** True for a DNS name (labels of letters, digits, `-`, `_`, the last one not a number) or an IPv4 address. */
 function isHost(host: string): boolean {
   if (isIPv4(host)) return true;
-  if (/^[\d.]+$/.test(host)) return false; // looks like an IPv4 address but is not one
+  if (NUMERIC_LAST_LABEL.test(host)) return false; // looks like an IPv4 address but is not one
   return host.length <= 253 && HOSTNAME.test(host);
 }
 

@@ -32,15 +32,20 @@ export function parseDuration(value: unknown): number | undefined {
   for (const [, amount, unit] of value.matchAll(PART)) {
     ms += Number(amount) * (UNIT_MS[unit ?? ''] ?? Number.NaN);
   }
-  return Number.isFinite(ms) ? ms : undefined;
+  // Go durations are whole nanoseconds: rounding there undoes binary fractions (1.001s is 1001 ms, not
+  // 1000.9999999999999), so that formatDuration and parseDuration round-trip.
+  return Number.isFinite(ms) ? Math.round(ms * 1e6) / 1e6 : undefined;
 }
 
 /** Formats milliseconds the way Go prints durations (`1m30s`, `100ms`, `0s`), for messages and help. */
 export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1_000) return `${ms}ms`;
-  const hours = Math.floor(ms / 3_600_000);
-  const minutes = Math.floor((ms % 3_600_000) / 60_000);
-  const seconds = (ms % 60_000) / 1_000;
-  return `${hours > 0 ? `${hours}h` : ''}${hours > 0 || minutes > 0 ? `${minutes}m` : ''}${seconds}s`;
+  // Whole nanoseconds, as Go, so that no binary fraction or exponent (1e-9s) is printed.
+  const ns = Math.round(ms * 1e6);
+  if (ns === 0) return '0s';
+  if (ns < 1e9) return `${ns / 1e6}ms`;
+  const hours = Math.floor(ns / 3.6e12);
+  const minutes = Math.floor((ns % 3.6e12) / 6e10);
+  const secondsNs = ns % 6e10;
+  const fraction = secondsNs % 1e9 === 0 ? '' : `.${String(secondsNs % 1e9).padStart(9, '0').replace(/0+$/, '')}`;
+  return `${hours > 0 ? `${hours}h` : ''}${hours > 0 || minutes > 0 ? `${minutes}m` : ''}${Math.floor(secondsNs / 1e9)}${fraction}s`;
 }

@@ -4,6 +4,14 @@ import type { WebSocket } from 'ws';
 /** Pause reading the stream when this much is queued on the WebSocket, resume below a quarter of it. */
 const WS_HIGH_WATER = 1024 * 1024;
 
+/** Byte counts of a pipe, reported as they pass (for metrics). */
+export interface PipeByteCounters {
+  /** Bytes received from the WebSocket peer and written to the stream. */
+  inbound(n: number): void;
+  /** Bytes read from the stream and sent to the WebSocket peer. */
+  outbound(n: number): void;
+}
+
 /** How a byte pipe ended. */
 export type PipeEnd = { readonly clean: true } | { readonly clean: false; readonly reason: string };
 
@@ -13,8 +21,9 @@ export type PipeEnd = { readonly clean: true } | { readonly clean: false; readon
  * "no more bytes from this side" and ends only that direction. Piko closes both directions when either ends
  * (its §4.4); its clients never send empty messages, so they interoperate. When both directions have ended
  * the WebSocket is closed normally; an error on either side tears both down (a reset stays a reset).
+ * `counters`, when given, is told the bytes of each direction as they pass.
  */
-export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex): Promise<PipeEnd> {
+export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex, counters?: PipeByteCounters): Promise<PipeEnd> {
   return new Promise((resolve) => {
     let localEnded = false; // our stream ended: we sent the empty message
     let remoteEnded = false; // the peer sent the empty message: we ended the stream's writable side
@@ -40,10 +49,17 @@ export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex): Promise<
         return;
       }
       if (data.length === 0) {
+        if (remoteEnded) return; // a second end marker says nothing new
         remoteEnded = true;
         stream.end();
         return;
       }
+      if (remoteEnded) {
+        ws.close(1002, 'data after end of stream');
+        finish({ clean: false, reason: 'data after the end-of-stream marker' });
+        return;
+      }
+      counters?.inbound(data.length);
       if (!stream.write(data)) ws.pause();
     });
     stream.on('drain', () => ws.resume());
@@ -54,6 +70,7 @@ export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex): Promise<
     let unsent = 0;
     stream.on('data', (chunk: Buffer) => {
       const n = chunk.length;
+      counters?.outbound(n);
       unsent += n;
       ws.send(chunk, { binary: true }, () => {
         unsent -= n;
