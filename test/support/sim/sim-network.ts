@@ -70,6 +70,8 @@ export class SimNetwork {
   readonly #cuts = new Set<string>();
   readonly #isolated = new Set<string>();
   #now = 0;
+  /** Events run without the clock moving: a guard against a machine that keeps asking for a tick now. */
+  #stuck = 0;
   lossRate: number;
   readonly recorded: SimDatagram[] = [];
   readonly stats = { sent: 0, delivered: 0, dropped: 0, bytes: 0 };
@@ -234,6 +236,8 @@ export class SimNetwork {
   #step(): void {
     const next = this.#queue.pop();
     if (next === undefined) return;
+    this.#stuck = next.at > this.#now ? 0 : this.#stuck + 1;
+    if (this.#stuck > 200_000) throw new Error(`simulation stuck at ${this.#now} ms: time does not advance`);
     this.#now = Math.max(this.#now, next.at);
     const item = next.item;
     if (item.kind === 'tick') {

@@ -40,6 +40,8 @@ export interface GossipConfig {
   readonly tombstoneTtlMs: number;
   /** Most tombstones kept; the oldest go first. */
   readonly maxTombstones: number;
+  /** Most members held; further nodes are ignored, so claims cannot grow the table without bound. */
+  readonly maxMembers: number;
   /** The local state is compacted (deletions dropped, entries re-stamped) past this many deletions. */
   readonly maxStateTombstones: number;
   /** A state pull to one member is repeated at most this often while the state is behind. */
@@ -78,6 +80,7 @@ export function gossipConfigFromInterval(intervalMs: number, maxPacketSize = DEF
     memberExpiryMs: 60_000,
     tombstoneTtlMs: 3_600_000,
     maxTombstones: 10_000,
+    maxMembers: 4096,
     maxStateTombstones: 100,
     pullRetryMs: 2 * i,
     maxPullsPerRound: 8,
@@ -112,6 +115,7 @@ export function resolveGossipConfig(overrides: Partial<GossipConfig> = {}): Goss
     'gossipFanout',
     'seedSyncEvery',
     'maxTombstones',
+    'maxMembers',
     'maxStateTombstones',
     'maxPullsPerRound',
     'maxPushPerSync',

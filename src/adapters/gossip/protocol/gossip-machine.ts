@@ -65,6 +65,9 @@ export class GossipMachine {
   #nextPushPullAt: number;
   #nextDeadProbeAt: number;
   #pushPulls = 0;
+  #lastTickAt: number | undefined;
+  /** Until then no suspicion or death is declared: we just resumed from a stall and owe the socket a read. */
+  #graceUntil = Number.NEGATIVE_INFINITY;
   #events: GossipEvent[] = [];
 
   constructor(options: GossipMachineOptions) {
@@ -82,6 +85,7 @@ export class GossipMachine {
       memberExpiryMs: c.memberExpiryMs,
       tombstoneTtlMs: c.tombstoneTtlMs,
       maxTombstones: c.maxTombstones,
+      maxMembers: c.maxMembers,
       random: this.#random,
       suspicionOptions: () => ({
         k: expectedConfirmations(c.suspicionConfirmations, this.#table.live().length + 1),
@@ -150,7 +154,9 @@ export class GossipMachine {
     let at = this.#nextGossipAt;
     if (this.leaving) return at;
     at = Math.min(at, this.#nextProbeAt, this.#nextPushPullAt, this.#nextDeadProbeAt, this.#prober.nextDeadline());
-    for (const m of this.#table.all()) if (m.suspicion !== undefined) at = Math.min(at, m.suspicion.deadline);
+    for (const m of this.#table.all()) {
+      if (m.suspicion !== undefined) at = Math.min(at, Math.max(m.suspicion.deadline, this.#graceUntil));
+    }
     return at;
   }
 
@@ -220,10 +226,19 @@ export class GossipMachine {
   tick(now: number): MachineOutput {
     this.#begin();
     const c = this.config;
+    // Ticks come at least every gossip interval. A longer gap means this process stalled (GC, a blocked event
+    // loop): the acks and refutations it missed may be waiting in its socket, so it judges nobody until it
+    // has had a probe timeout to read them, and counts the stall against its own health (Lifeguard).
+    if (this.#lastTickAt !== undefined && now - this.#lastTickAt > c.gossipIntervalMs + c.probeTimeoutMs) {
+      this.#graceUntil = now + c.probeTimeoutMs;
+      this.#prober.adjustHealth(1);
+    }
+    this.#lastTickAt = now;
+    const judging = now >= this.#graceUntil;
     if (!this.leaving) {
-      this.#probing.deadlines(now);
+      this.#probing.deadlines(now, judging);
       for (const m of [...this.#table.all()]) {
-        if (m.suspicion !== undefined && now >= m.suspicion.deadline) {
+        if (judging && m.suspicion !== undefined && now >= m.suspicion.deadline) {
           this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
         }
       }

@@ -60,6 +60,8 @@ export interface MemberTableOptions {
   readonly memberExpiryMs: number;
   readonly tombstoneTtlMs: number;
   readonly maxTombstones: number;
+  /** Most members held; a new node beyond it is ignored (the table stays bounded whatever peers claim). */
+  readonly maxMembers: number;
   readonly random: () => number;
   /** Suspicion parameters for a new suspicion, computed at the time it starts. */
   readonly suspicionOptions: () => { k: number; minMs: number; maxMs: number };
@@ -190,7 +192,9 @@ export class MemberTable {
       this.#setTombstone(c.id, { incarnation: c.incarnation, status: c.status, expiresAt: now + this.#options.tombstoneTtlMs });
       return { kind: 'tombstoned' };
     }
-    if (c.addr === undefined || c.id === this.#selfId) return { kind: 'ignored' };
+    if (c.addr === undefined || c.id === this.#selfId || this.#members.size >= this.#options.maxMembers) {
+      return { kind: 'ignored' };
+    }
     this.#tombstones.delete(c.id);
     const member: Member = {
       id: c.id,

@@ -46,8 +46,11 @@ export class Probing {
     }
   }
 
-  /** Handles probe and relay deadlines that passed: indirect probes, suspicions, nacks. */
-  deadlines(now: number): void {
+  /**
+   * Handles probe and relay deadlines that passed: indirect probes, suspicions, nacks. Without `judging` (just
+   * after a stall of our own) a failed probe is dropped instead of raising a suspicion.
+   */
+  deadlines(now: number, judging = true): void {
     const { table, prober, config, outbox } = this.#ctx;
     const due = prober.due(now);
     for (const p of due.toIndirect) {
@@ -61,6 +64,7 @@ export class Probing {
       }
     }
     for (const p of due.failed) {
+      if (!judging) continue;
       // Missing nacks mean the helpers did not hear from us either: we may be the slow one (Lifeguard).
       prober.adjustHealth(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1);
       const m = table.get(p.targetId);

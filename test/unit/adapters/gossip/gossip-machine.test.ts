@@ -73,6 +73,29 @@ describe('GossipMachine', () => {
       assert.equal(m.member('b')?.status, 'dead');
       assert.ok(now - suspectedAt <= 500 + 1, 'no confirmations expected with two nodes: the minimum timeout');
     });
+
+    it('suspects nobody on the tick that ends a stall of its own, but does once it had time to read', () => {
+      const m = machine('a');
+      know(m, 'b');
+      let now = 0;
+      let pinged = false;
+      while (!pinged) {
+        now = m.nextDeadline();
+        pinged = sent(m.tick(now)).some((o) => o.msg.type === 'ping');
+      }
+      const late = now + 3000; // the process froze with a probe out: b's ack may be waiting in the socket
+      const stallTick = m.tick(late);
+      assert.equal(m.member('b')?.status, 'alive');
+      assert.ok(!stallTick.events.some((e) => e.type === 'member-status'));
+      assert.ok(m.localHealth >= 1, 'the stall counts against our own health');
+      let t = late;
+      while (t < late + 3000 && m.member('b')?.status === 'alive') {
+        t = m.nextDeadline();
+        m.tick(t);
+      }
+      assert.equal(m.member('b')?.status, 'suspect', 'a silent member is still suspected afterwards');
+      assert.ok(t >= late + m.config.probeTimeoutMs);
+    });
   });
 
   describe('claims about itself', () => {

@@ -3,11 +3,14 @@ import { describe, it } from 'node:test';
 import { MemberTable, type MemberClaim } from '../../../../src/adapters/gossip/protocol/member-table.js';
 import { seededRandom } from '../../../support/sim/seeded-random.js';
 
-function table(overrides: { memberExpiryMs?: number; tombstoneTtlMs?: number; maxTombstones?: number } = {}): MemberTable {
+function table(
+  overrides: { memberExpiryMs?: number; tombstoneTtlMs?: number; maxTombstones?: number; maxMembers?: number } = {},
+): MemberTable {
   return new MemberTable('self', {
     memberExpiryMs: overrides.memberExpiryMs ?? 1000,
     tombstoneTtlMs: overrides.tombstoneTtlMs ?? 10_000,
     maxTombstones: overrides.maxTombstones ?? 100,
+    maxMembers: overrides.maxMembers ?? 100,
     random: seededRandom(1),
     suspicionOptions: () => ({ k: 3, minMs: 500, maxMs: 2000 }),
   });
@@ -48,6 +51,13 @@ describe('MemberTable', () => {
       assert.equal(s?.deadline, 2100);
       t.apply({ id: 'a', incarnation: 0, status: 'suspect', from: 'c' }, 200);
       assert.ok((s?.deadline ?? 0) < 2100);
+    });
+
+    it('holds at most maxMembers members', () => {
+      const t = table({ maxMembers: 3 });
+      for (let i = 0; i < 5; i++) t.apply(alive(`m${i}`, 0), 0);
+      assert.equal(t.size, 3);
+      assert.equal(t.get('m4'), undefined);
     });
 
     it('does not add a node from a suspicion (no address) nor from a claim about itself', () => {
@@ -99,6 +109,7 @@ describe('MemberTable', () => {
           memberExpiryMs: 1000,
           tombstoneTtlMs: 10_000,
           maxTombstones: 10,
+          maxMembers: 100,
           random: seededRandom(2),
           suspicionOptions: () => ({ k: 3, minMs: 1, maxMs: 2 }),
         });
