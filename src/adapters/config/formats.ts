@@ -55,7 +55,9 @@ function splitList(text: string): string[] {
 
 function parseYamlList(text: string): unknown {
   try {
-    const parsed: unknown = parseYaml(text);
+    // Warnings (an unknown `%` directive...) would go to stderr as Node warnings: the value is judged by
+    // validate() instead, with a reason that names the key.
+    const parsed: unknown = parseYaml(text, { logLevel: 'error' });
     return Array.isArray(parsed) ? parsed : text;
   } catch {
     return text;

@@ -184,7 +184,9 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
         writeTimeoutMs: values.ms('proxy.http.write_timeout'),
         idleTimeoutMs: values.ms('proxy.http.idle_timeout'),
         maxHeaderBytes: values.count('proxy.http.max_header_bytes'),
+        maxConnectionsPerIp: values.count('proxy.http.max_connections_per_ip'),
       },
+      tcp: { maxMessageBytes: values.count('proxy.tcp.max_message_bytes') },
     },
     upstream: {
       bindAddr: values.text('upstream.bind_addr'),

@@ -88,6 +88,18 @@ export const serverConfigSchema = defineSchema(
         },
         idle_timeout: { doc: 'How long an idle keep-alive connection is kept; 0 = none.', format: 'duration', default: '5m' },
         max_header_bytes: { doc: 'Largest request line plus headers, in bytes.', format: 'positive-int', default: 1_048_576 },
+        max_connections_per_ip: {
+          doc: 'Most connections open at once from one client IP; more are answered 429 and closed. 0 = no limit (piko-ts only).',
+          format: 'uint',
+          default: 0,
+        },
+      },
+      tcp: {
+        max_message_bytes: {
+          doc: 'Largest WebSocket message accepted on the TCP route; a larger one closes the tunnel (1009) (piko-ts only).',
+          format: 'positive-int',
+          default: 4_194_304,
+        },
       },
       auth: authTree('proxy'),
       tls: tlsTree('proxy'),

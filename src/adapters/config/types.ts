@@ -47,7 +47,11 @@ export interface ServerConfig {
       readonly writeTimeoutMs: number;
       readonly idleTimeoutMs: number;
       readonly maxHeaderBytes: number;
+      /** Most connections open at once per client IP; 0 = no limit. */
+      readonly maxConnectionsPerIp: number;
     };
+    /** The TCP route (`/_piko/v1/tcp/:endpointId`). */
+    readonly tcp: { readonly maxMessageBytes: number };
   };
   readonly upstream: {
     readonly bindAddr: string;

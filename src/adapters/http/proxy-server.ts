@@ -6,10 +6,15 @@ import type { ForwardOutcome, ForwardTarget, Forwarder } from '../../application
 import { SENT, type DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
 import type { AccessLogSink } from './access-entry.js';
-import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
+import { endThenDestroy } from '../net/close-after-flush.js';
+import { ConnectionLimiter, clientKey } from '../net/connection-limiter.js';
+import { clientErrorAnswer } from './client-error.js';
+import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
+import { endpointFromPath } from './passes/endpoint-from-path.js';
 import { endpointFromRequest } from './passes/endpoint-from-request.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
+import { TCP_PATH } from './tcp-tunnel-route.js';
 
 /** Settings of the proxy port. */
 export interface ProxyServerSettings {
@@ -18,6 +23,17 @@ export interface ProxyServerSettings {
   readonly readHeaderTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxHeaderBytes: number;
+  /** Most connections open at once from one client address; over it a connection is answered 429. 0 = no limit. */
+  readonly maxConnectionsPerIp?: number;
+}
+
+/**
+ * How often Node checks the header timeout of open connections: a quarter of the timeout, between 100 ms and
+ * 1 s. Node's default (30 s) lets a 10 s header timeout fire after up to 40 s.
+ */
+export function connectionsCheckingIntervalMs(readHeaderTimeoutMs: number): number {
+  if (readHeaderTimeoutMs <= 0) return 1_000;
+  return Math.min(1_000, Math.max(100, Math.floor(readHeaderTimeoutMs / 4)));
 }
 
 /** Collaborators of the proxy port. */
@@ -41,6 +57,9 @@ export class ProxyServer {
   private inFlight = 0;
   private draining = false;
   private drained?: () => void;
+  private readonly limiter: ConnectionLimiter;
+  /** Connections over the per-address limit: answered 429 on accept and closed; their requests are ignored. */
+  private readonly refused = new WeakSet<Duplex>();
 
   constructor(
     private readonly settings: ProxyServerSettings,
@@ -52,14 +71,14 @@ export class ProxyServer {
       requestTimeout: 0,
       headersTimeout: settings.readHeaderTimeoutMs,
       keepAliveTimeout: settings.idleTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(settings.readHeaderTimeoutMs),
     });
+    this.limiter = new ConnectionLimiter(settings.maxConnectionsPerIp ?? 0);
+    // Before Node's own connection listener, so that a refused connection is answered before any parsing.
+    if (this.limiter.enabled) this.server.prependListener('connection', (socket: Socket) => this.onConnection(socket));
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (socket.writable && err.code !== 'ECONNRESET') {
-        writeJsonErrorToSocket(socket, 400, 'Bad Request', `bad request: ${err.code ?? err.message}`);
-      } else socket.destroy();
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
   }
 
   /** Number of requests being handled. */
@@ -87,7 +106,36 @@ export class ProxyServer {
     this.server.closeAllConnections();
   }
 
+  /** Counts the connection under its client address; over the limit, answers 429 and closes it. */
+  private onConnection(socket: Socket): void {
+    const key = clientKey(socket.remoteAddress);
+    if (this.limiter.acquire(key)) {
+      socket.once('close', () => this.limiter.release(key));
+      return;
+    }
+    this.refused.add(socket);
+    endThenDestroy(socket, jsonErrorResponse(429, 'Too Many Requests', ProxyErrors.tooManyConnections));
+  }
+
+  /**
+   * A request that could not be parsed, or whose headers did not arrive in time: answered (400, 408 or 431
+   * JSON) unless a response has already started on the connection, then the socket is closed and freed.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const answer = clientErrorAnswer(err.code, err.message);
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (answer === undefined || !socket.writable || this.refused.has(socket) || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    writeJsonErrorToSocket(socket, answer.status, answer.reason, answer.message);
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.refused.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     const started = this.deps.clock.now();
     const socket = req.socket;
     const bytesReadAtStart = socket.bytesRead;
@@ -130,6 +178,7 @@ export class ProxyServer {
       if (this.inFlight === 0) this.drained?.();
     });
 
+    if (req.method === 'GET' && this.answerTcpRouteWithoutUpgrade(req, res)) return;
     const resolved = endpointFromRequest(req.headers);
     if (!resolved.ok) {
       const message =
@@ -147,7 +196,24 @@ export class ProxyServer {
     });
   }
 
+  /**
+   * A plain GET of the TCP route (`/_piko/v1/tcp/:id` without an upgrade) is a client that is not speaking
+   * WebSocket: say so (426) rather than reading its endpoint from headers it does not have.
+   */
+  private answerTcpRouteWithoutUpgrade(req: IncomingMessage, res: ServerResponse): boolean {
+    const target = endpointFromPath(req.url, TCP_PATH);
+    if (target.kind === 'other') return false;
+    if (target.kind === 'invalid') writeJsonError(res, 400, `invalid endpoint id: ${target.problem}`);
+    // The connection closes after the answer: the client speaks another protocol than the route's.
+    else writeJsonError(res, 426, ProxyErrors.upgradeRequired, { upgrade: 'websocket', connection: 'Upgrade, close' });
+    return true;
+  }
+
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.refused.has(socket)) {
+      socket.destroy();
+      return;
+    }
     (socket as Socket).setNoDelay?.(true);
     if (req.url?.includes('/_piko/') === true && this.deps.pikoUpgrade?.(req, socket, head) === true) return;
     const resolved = endpointFromRequest(req.headers);

@@ -8,6 +8,7 @@ import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
 import { HttpProxyForwarder } from '../../adapters/http/http-proxy-forwarder.adapter.js';
 import { declareProxyMetrics } from '../../adapters/http/proxy-metrics.js';
 import { ProxyServer } from '../../adapters/http/proxy-server.js';
+import { declareTcpRouteMetrics } from '../../adapters/http/tcp-route-metrics.js';
 import { createTcpTunnelRoute } from '../../adapters/http/tcp-tunnel-route.js';
 import type { PromMetrics } from '../../adapters/metrics/prom-metrics.adapter.js';
 import { TOKENS } from '../tokens.js';
@@ -28,13 +29,17 @@ export const httpModule = new ContainerModule(({ bind }) => {
         clock: Clock,
       ) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
-        const pikoUpgrade = createTcpTunnelRoute({ dispatch, forwarder, log: log.child('proxy.tcp') });
+        const pikoUpgrade = createTcpTunnelRoute(
+          { maxMessageBytes: cfg.proxy.tcp.maxMessageBytes },
+          { dispatch, forwarder, log: log.child('proxy.tcp'), metrics: declareTcpRouteMetrics(metrics) },
+        );
         return new ProxyServer(
           {
             timeoutMs: cfg.proxy.timeoutMs,
             readHeaderTimeoutMs: cfg.proxy.http.readHeaderTimeoutMs,
             idleTimeoutMs: cfg.proxy.http.idleTimeoutMs,
             maxHeaderBytes: cfg.proxy.http.maxHeaderBytes,
+            maxConnectionsPerIp: cfg.proxy.http.maxConnectionsPerIp,
           },
           {
             dispatch,
