@@ -50,7 +50,12 @@ function startListener(config: AgentConfig, lc: ListenerConfig, clock: Clock, lo
   });
   if (lc.protocol === 'http') {
     const accessLog = combineSinks(createAccessLogSink(lc.accessLog, logger.child('proxy.http.access')), metricsSink);
-    const service = new HttpServiceForwarder({ target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId }, clock, accessLog);
+    const service = new HttpServiceForwarder(
+      { target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId, maxHeaderBytes: lc.maxHeaderBytes },
+      clock,
+      accessLog,
+      logger.child('proxy.http'),
+    );
     listener.on('stream', (stream: MuxStream) => service.handle(stream));
     return { listener, requestsInFlight: () => service.requestsInFlight, closeIdle: () => service.closeIdleStreams(), close: () => service.close() };
   }

@@ -59,8 +59,12 @@ describe('1 GiB each way with bounded memory', () => {
       res.on('drain', pump);
       pump();
     });
-    server = await startServer(['--proxy.access-log.disable']);
-    agent = await startAgent(['http', 'bulk', String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--access-log.disable']);
+    // Header timeouts of 1 s on both hops: they count from the end of the request body, so the 1 GiB upload
+    // passes however long it takes (it once failed whenever it took over the agent's default 10 s).
+    server = await startServer(['--proxy.access-log.disable', '--proxy.timeout', '1s']);
+    agent = await startAgent([
+      'http', 'bulk', String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--access-log.disable', '--timeout', '1s',
+    ]);
     // Warm up both directions (64 MiB each) so the baseline is a process that has carried traffic: lazily
     // grown runtime structures are not counted as growth caused by the 1 GiB transfers.
     const warm = 64 * 1024 * 1024;

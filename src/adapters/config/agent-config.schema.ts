@@ -30,9 +30,14 @@ export const listenerConfigSchema = defineSchema(
     protocol: { doc: 'Protocol of the local service: http or tcp.', format: 'protocol', default: 'http', noArg: true },
     access_log: accessLogTree('listener'),
     timeout: {
-      doc: 'Time allowed for the local service to send response headers (http) or accept the connection (tcp); 0 = none.',
+      doc: 'Time allowed for the local service to send response headers once the request body has been sent (http), or to accept the connection (tcp); 0 = none.',
       format: 'duration',
       default: '10s',
+    },
+    max_header_bytes: {
+      doc: 'Largest request line plus headers accepted from the server (http); keep it above the server\'s proxy.http.max_header_bytes (piko-ts only).',
+      format: 'positive-int',
+      default: 4_194_304,
     },
     http_client: {
       keep_alive_timeout: { doc: `TCP keep-alive of connections to the service. ${UNUSED}`, format: 'duration', default: '30s', inactive: 'warn' },

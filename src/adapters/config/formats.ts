@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { endpointIdProblem } from '../../domain/endpoint/endpoint-id.js';
 import { parseForwardAddr, parseHostPort, parseListenerAddr } from './addresses.js';
@@ -109,6 +110,14 @@ function number(max: number, reason: string): ConfigFormat {
   };
 }
 
+/** An IPv4/IPv6 address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+function isIpOrCidr(text: string): boolean {
+  const [address = '', prefix, extra] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
 function stringList(hint: string, check: (item: string) => boolean, reason: string): ConfigFormat {
   return {
     hint,
@@ -190,6 +199,7 @@ const FORMATS = {
   ),
   'name-list': stringList('strings', (item) => SUBSYSTEM.test(item), 'must be a list of names of [A-Za-z0-9._-]'),
   'address-list': stringList('strings', (item) => !/[\s,]/.test(item), 'must be a list of host or host:port'),
+  'ip-cidr-list': stringList('ips', isIpOrCidr, 'must be a list of IP addresses or CIDR blocks like 10.0.0.0/8'),
   'node-id': stringMatching(
     (text) => text === '' || NODE_ID.test(text),
     'string',

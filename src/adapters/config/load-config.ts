@@ -184,6 +184,7 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
         writeTimeoutMs: values.ms('proxy.http.write_timeout'),
         idleTimeoutMs: values.ms('proxy.http.idle_timeout'),
         maxHeaderBytes: values.count('proxy.http.max_header_bytes'),
+        trustedProxies: values.list('proxy.http.trusted_proxies'),
         maxConnectionsPerIp: values.count('proxy.http.max_connections_per_ip'),
       },
       tcp: { maxMessageBytes: values.count('proxy.tcp.max_message_bytes') },
@@ -241,6 +242,7 @@ function resolveListener(
     protocol,
     addr,
     timeoutMs: values.ms('timeout'),
+    maxHeaderBytes: values.count('max_header_bytes'),
     accessLog: accessLog(values, 'access_log'),
   };
 }

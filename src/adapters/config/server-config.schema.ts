@@ -65,7 +65,7 @@ export const serverConfigSchema = defineSchema(
         default: '',
       },
       timeout: {
-        doc: 'Time allowed to forward a request until response headers arrive; 0 turns it off. Upgrades are exempt.',
+        doc: 'Longest wait for the response headers, counted from the end of the request body; 0 turns it off. Never cuts an upload, a response body or an open WebSocket.',
         format: 'duration',
         default: '30s',
       },
@@ -87,7 +87,12 @@ export const serverConfigSchema = defineSchema(
           default: '10s',
         },
         idle_timeout: { doc: 'How long an idle keep-alive connection is kept; 0 = none.', format: 'duration', default: '5m' },
-        max_header_bytes: { doc: 'Largest request line plus headers, in bytes.', format: 'positive-int', default: 1_048_576 },
+        max_header_bytes: { doc: 'Largest request line plus headers, in bytes; over it the client gets 431.', format: 'positive-int', default: 1_048_576 },
+        trusted_proxies: {
+          doc: 'IPs and CIDR blocks of proxies in front of this one whose X-Forwarded-Host/-Proto/-Port are kept (X-Forwarded-For is always appended to); others get them overwritten (piko-ts only).',
+          format: 'ip-cidr-list',
+          default: [],
+        },
         max_connections_per_ip: {
           doc: 'Most connections open at once from one client IP; more are answered 429 and closed. 0 = no limit (piko-ts only).',
           format: 'uint',

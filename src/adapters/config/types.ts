@@ -47,6 +47,8 @@ export interface ServerConfig {
       readonly writeTimeoutMs: number;
       readonly idleTimeoutMs: number;
       readonly maxHeaderBytes: number;
+      /** IP addresses and CIDR blocks whose X-Forwarded-* headers are kept. */
+      readonly trustedProxies: readonly string[];
       /** Most connections open at once per client IP; 0 = no limit. */
       readonly maxConnectionsPerIp: number;
     };
@@ -85,6 +87,8 @@ export interface ListenerConfig {
   readonly addr: string;
   /** Time to response headers (http) or dial timeout (tcp); 0 = none. */
   readonly timeoutMs: number;
+  /** Largest request line plus headers the http listener accepts from the server. */
+  readonly maxHeaderBytes: number;
   readonly accessLog: AccessLogConfig;
 }
 

@@ -114,7 +114,9 @@ export interface AccessLogRequest {
   readonly requestHeaders: HeaderRecord;
   readonly responseHeaders: HeaderRecord;
   readonly endpointId?: string;
+  /** Request body bytes received (headers and chunk framing excluded). */
   readonly bytesIn?: number;
+  /** Response body bytes sent (headers and chunk framing excluded). */
   readonly bytesOut?: number;
   readonly clientIp?: string;
 }
@@ -139,9 +141,10 @@ export interface AccessLogRecord {
  *
  * The `request` field keeps Piko's object shape (`proto`, `method`, `host`, `path`, `request_headers`,
  * `response_headers`, `status`), so existing log queries keep working; where we differ, the duration is a
- * number of milliseconds under `duration_ms` instead of a Go duration string under `duration`. The optional
- * facts Piko does not log are top-level kebab-case fields (`endpoint-id`, `client-ip`, `bytes-in`,
- * `bytes-out`), present only when given.
+ * number of milliseconds under `duration_ms` (rounded to 3 decimals, microseconds) instead of a Go duration
+ * string under `duration`. The optional facts Piko does not log are top-level kebab-case fields (`endpoint-id`,
+ * `client-ip`, `bytes-in`, `bytes-out`), present only when given; the byte counts are body bytes (no headers, no
+ * chunk framing) on the server and on the agent alike.
  *
  * Callers check {@link shouldLogPath} first; this function does not.
  */
@@ -155,7 +158,7 @@ export function accessLogRecord(request: AccessLogRequest, filters: AccessLogFil
       request_headers: filters.requestHeaders(request.requestHeaders),
       response_headers: filters.responseHeaders(request.responseHeaders),
       status: request.status,
-      duration_ms: request.durationMs,
+      duration_ms: roundMs(request.durationMs),
     },
   };
   if (request.endpointId !== undefined) fields['endpoint-id'] = request.endpointId;
@@ -169,6 +172,11 @@ export function accessLogRecord(request: AccessLogRequest, filters: AccessLogFil
 export function accessLogLevel(configured: LogLevel, status: number): LogLevel {
   if (status >= 500 && (configured === 'debug' || configured === 'info')) return 'warn';
   return configured;
+}
+
+/** Milliseconds to 3 decimals (microseconds): a clock's 14 decimals are noise in a log line. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function stripQuery(path: string): string {

@@ -2,9 +2,19 @@ import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOptions, ForwardOutcome, ForwardTarget, Forwarder } from '../../application/ports/forwarder.port.js';
+import { TrustedProxies } from './passes/forwarded-headers.js';
 import { ProxyCaller, type ProxyCallOptions } from './proxy-call.js';
 import { UpstreamStreamAgent } from './stream-agent.js';
 import type { UpstreamConnection } from '../../application/ports/upstream-transport.port.js';
+
+/** Settings of the server's forwarder. */
+export interface HttpProxyForwarderOptions {
+  /**
+   * IP addresses and CIDR blocks of proxies in front of the proxy port (`proxy.http.trusted_proxies`): when the
+   * direct peer is one of them, its X-Forwarded-Host/-Proto/-Port are kept (X-Forwarded-For is always appended to).
+   */
+  readonly trustedProxies?: readonly string[];
+}
 
 /**
  * The Forwarder port on http-proxy-3. A local upstream is reached through tunnel streams handed to the proxy
@@ -17,9 +27,12 @@ export class HttpProxyForwarder implements Forwarder {
   private readonly peerAgent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
   /** One stream pool per upstream connection; dropped with the connection. */
   private readonly agents = new WeakMap<UpstreamConnection, UpstreamStreamAgent>();
+  private readonly trusted: TrustedProxies;
 
-  constructor(clock: Clock) {
+  /** @throws Error when a trusted proxy entry is not an IP address or CIDR block (the config loader checks first). */
+  constructor(clock: Clock, options: HttpProxyForwarderOptions = {}) {
     this.caller = new ProxyCaller(clock);
+    this.trusted = new TrustedProxies(options.trustedProxies ?? []);
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
@@ -48,8 +61,9 @@ export class HttpProxyForwarder implements Forwarder {
         agent = new UpstreamStreamAgent(target.upstream);
         this.agents.set(target.upstream, agent);
       }
-      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, xfwd: true, keepAliveUpstream: true };
+      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted };
     }
-    return { target: `http://${target.proxyAddr}`, agent: this.peerAgent, headerTimeoutMs: options.headerTimeoutMs, xfwd: false };
+    // A peer node applies the X-Forwarded-* policy itself when it forwards to its upstream.
+    return { target: `http://${target.proxyAddr}`, agent: this.peerAgent, headerTimeoutMs: options.headerTimeoutMs };
   }
 }

@@ -1,14 +1,19 @@
 import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOutcome } from '../../application/ports/forwarder.port.js';
 import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
+import { setForwardedHeaders, type TrustedProxies } from './passes/forwarded-headers.js';
+import { hasChunkedBody, stripHopByHopRequestHeaders, stripHopByHopResponseHeaders } from './passes/hop-by-hop.js';
+import { requestTargetProblem } from './passes/request-target.js';
+import { withSocketShape } from './socket-shape.js';
 
 /** Raised (as the cause of a 504) when the response headers did not arrive in time. */
 export class HeaderTimeoutError extends Error {
   constructor(ms: number) {
-    super(`no response headers within ${ms} ms`);
+    super(`no response headers within ${ms} ms of the end of the request body`);
     this.name = 'HeaderTimeoutError';
   }
 }
@@ -21,17 +26,30 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** Raised (as the cause of a 400) for a request that cannot be forwarded as it is. */
+export class UnforwardableRequestError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'UnforwardableRequestError';
+  }
+}
+
 /** One call in flight, found again from http-proxy's events through the incoming request. */
 interface Call {
   proxyReq?: ClientRequest;
   timedOut: boolean;
   /** The upstream answered; later errors belong to the established connection, not to the call. */
   answered?: boolean;
+  /** The request body is chunked: the next hop gets it chunked too, whatever http-proxy-3's passes did. */
+  chunked: boolean;
   cancelTimer?: () => void;
+  /** Starts the wait for response headers (once the request, body included, has been sent). */
+  startTimer(): void;
   settle(outcome: ForwardOutcome): void;
 }
 
 const kCall = Symbol('piko.proxyCall');
+/** `Connection` towards the next hop: pooled tunnel streams and service connections serve the next request too. */
 const KEEP_ALIVE_HEADERS = { connection: 'keep-alive' } as const;
 type WithCall = IncomingMessage & { [kCall]?: Call };
 
@@ -41,50 +59,69 @@ export interface ProxyCallOptions {
   readonly target: string;
   /** Supplies the connection (a tunnel stream, or a pooled connection to a local service). */
   readonly agent: Agent;
-  /** Longest wait for the response headers; 0 waits forever. The body is never bounded. */
-  readonly headerTimeoutMs: number;
-  /** Whether to add X-Forwarded-For/-Port/-Proto/-Host. */
-  readonly xfwd: boolean;
   /**
-   * Ask for a keep-alive upstream connection whatever the client said: `Connection` is hop-by-hop, and a
-   * pooled tunnel stream should serve the next request too.
+   * Longest wait for the response headers, counted from the moment the request body has been sent in full
+   * (an upload of any length and rate is never cut); 0 waits forever. Also bounds connecting to the target.
+   * The response body is never bounded.
    */
-  readonly keepAliveUpstream?: boolean;
-  /** Called when the timer fires before a request object exists, to unblock the call. */
-  readonly abort?: () => void;
+  readonly headerTimeoutMs: number;
+  /**
+   * The X-Forwarded-* policy of this hop (see {@link setForwardedHeaders}); undefined leaves the headers as
+   * they came, as the agent does with the values its server set.
+   */
+  readonly forwarded?: TrustedProxies;
 }
 
 /**
  * Runs HTTP requests and upgrades through http-proxy-3 with the rules a tunnel needs: a timeout that bounds
- * only the wait for response headers (Piko's whole-request deadline cuts SSE and long downloads, its §15 #2),
- * JSON errors in Piko's words (502 `upstream unreachable`, 504 `upstream timeout`), a response cut (never a
- * hang) when the upstream dies mid-body, and the upstream request aborted when the client goes away.
+ * only the wait for response headers after the request body (Piko's whole-request deadline cuts uploads, SSE and
+ * long downloads, its §15 #2), hop-by-hop headers removed both ways (RFC 9110 §7.6.1) with the body framed by
+ * us, JSON errors in Piko's words (502 `upstream unreachable`, 504 `upstream timeout`, 400 for requests that
+ * cannot be forwarded), a response cut (never a hang) when the upstream dies mid-body, and the upstream request
+ * aborted when the client goes away.
  */
 export class ProxyCaller {
   private readonly proxy: ProxyServer;
 
   constructor(private readonly clock: Clock) {
     this.proxy = createProxyServer({ ws: true });
+    // Runs after http-proxy-3's own passes, just before the request is made. Its `deleteLength` pass gives a
+    // DELETE or OPTIONS without Content-Length a `Content-Length: 0` and drops Transfer-Encoding: a chunked body
+    // would then reach the service unframed, where it reads as a second request. The body is re-framed here.
+    this.proxy.before('web', 'stream', (req) => {
+      if ((req as WithCall)[kCall]?.chunked !== true) return;
+      delete req.headers['content-length'];
+      req.headers['transfer-encoding'] = 'chunked';
+    });
     this.proxy.on('proxyReq', (proxyReq, req) => {
       const call = (req as WithCall)[kCall];
-      if (call !== undefined) call.proxyReq = proxyReq;
+      if (call !== undefined) track(call, proxyReq);
     });
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
       const call = (req as WithCall)[kCall];
       if (call === undefined) return;
-      call.proxyReq = proxyReq;
+      track(call, proxyReq);
       const answered = (status: number): void => {
         call.answered = true;
         call.settle({ kind: 'ok', status });
       };
       proxyReq.once('upgrade', () => answered(101));
-      proxyReq.once('response', (r: IncomingMessage) => answered(r.statusCode ?? 0));
+      proxyReq.once('response', (r: IncomingMessage) => {
+        // A refused upgrade: an ordinary response, after which http-proxy-3 closes the client connection.
+        stripHopByHopResponseHeaders(r.headers);
+        r.headers.connection = 'close';
+        req.headers.connection = 'close';
+        answered(r.statusCode ?? 0);
+      });
     });
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const call = (req as WithCall)[kCall];
-      // Hop-by-hop: the upstream connection's fate (one request per tunnel stream) is not the client's.
-      delete proxyRes.headers.connection;
-      delete proxyRes.headers['keep-alive'];
+      stripHopByHopResponseHeaders(proxyRes.headers);
+      // The client's connection is ours to keep or close (its own request, or a draining server's `close`).
+      // http-proxy-3 copies the request's Connection into the response, so both are set.
+      const connection = clientConnection(res);
+      proxyRes.headers.connection = connection;
+      req.headers.connection = connection;
       // An upstream that dies mid-body must cut the client's response, not leave it hanging.
       proxyRes.once('close', () => {
         if (!proxyRes.complete && res !== undefined && !res.writableEnded) res.destroy();
@@ -100,28 +137,37 @@ export class ProxyCaller {
   /** Proxies one HTTP request; resolves when the response headers arrive or the call fails. */
   web(req: IncomingMessage, res: ServerResponse, options: ProxyCallOptions): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
+      const problem = requestTargetProblem(req.method, req.url, req.headers);
+      if (problem !== undefined) {
+        writeJsonError(res, 400, problem);
+        resolve({ kind: 'failed', status: 400, error: new UnforwardableRequestError(problem) });
+        return;
+      }
       const call = this.begin(req, options, resolve);
+      call.chunked = hasChunkedBody(req.headers);
+      prepareHeaders(req, options);
+      // Node has answered `100 Continue` already; like nginx, the service is not asked again (and http-proxy-3
+      // would not report a request that carries Expect).
+      delete req.headers.expect;
       res.once('close', () => {
         if (!res.writableFinished) call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() });
       });
-      const headers = options.keepAliveUpstream === true ? KEEP_ALIVE_HEADERS : undefined;
-      const proxyOptions = { target: options.target, agent: options.agent, xfwd: options.xfwd, ...(headers ? { headers } : {}) };
-      const forwardedBefore = options.xfwd ? snapshotForwarded(req) : undefined;
+      const proxyOptions = { ...targetOptions(options), headers: KEEP_ALIVE_HEADERS };
       const attempt = (retriesLeft: number): void => {
         try {
           this.proxy.web(req, res, proxyOptions, (err) => {
             // A pooled connection the upstream closed while idle fails at once with a reset: a request with no
             // body and a safe method never reached the application, so it is sent again on a fresh connection.
-            if (retriesLeft > 0 && !call.timedOut && !res.headersSent && isStaleConnectionReset(err, call.proxyReq, req)) {
-              if (forwardedBefore !== undefined) restoreForwarded(req, forwardedBefore);
+            if (retriesLeft > 0 && !call.timedOut && !res.headersSent && isStaleConnectionReset(err, call, req)) {
               call.proxyReq = undefined;
               attempt(retriesLeft - 1);
               return;
             }
             call.cancelTimer?.();
-            const status = call.timedOut ? 504 : 502;
+            const timedOut = call.timedOut || isConnectTimeout(err);
+            const status = timedOut ? 504 : 502;
             if (res.headersSent || res.destroyed) res.destroy();
-            else writeJsonError(res, status, call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
+            else writeJsonError(res, status, timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable);
             call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
           });
         } catch (err) {
@@ -136,21 +182,31 @@ export class ProxyCaller {
   /** Proxies an upgrade (WebSocket) request; resolves when the upstream answers or the call fails. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, options: ProxyCallOptions): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
+      // On the agent the client socket is a tunnel stream: http-proxy-3 calls net.Socket methods on it.
+      withSocketShape(socket);
+      const problem = requestTargetProblem(req.method, req.url, req.headers);
+      if (problem !== undefined) {
+        writeJsonErrorToSocket(socket, 400, 'Bad Request', problem);
+        resolve({ kind: 'failed', status: 400, error: new UnforwardableRequestError(problem) });
+        return;
+      }
       const call = this.begin(req, options, resolve);
+      prepareHeaders(req, options);
       socket.once('close', () => call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() }));
       try {
-        this.proxy.ws(req, socket, head, { target: options.target, agent: options.agent, xfwd: options.xfwd }, (err) => {
+        this.proxy.ws(req, socket, head, targetOptions(options), (err) => {
           if (call.answered === true) {
             socket.destroy();
             return;
           }
           call.cancelTimer?.();
-          const status = call.timedOut ? 504 : 502;
+          const timedOut = call.timedOut || isConnectTimeout(err);
+          const status = timedOut ? 504 : 502;
           writeJsonErrorToSocket(
             socket,
             status,
-            call.timedOut ? 'Gateway Timeout' : 'Bad Gateway',
-            call.timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable,
+            timedOut ? 'Gateway Timeout' : 'Bad Gateway',
+            timedOut ? ProxyErrors.timeout : ProxyErrors.unreachable,
           );
           call.settle({ kind: 'failed', status, error: call.timedOut ? new HeaderTimeoutError(options.headerTimeoutMs) : err });
         });
@@ -164,6 +220,15 @@ export class ProxyCaller {
     let settled = false;
     const call: Call = {
       timedOut: false,
+      chunked: false,
+      startTimer: () => {
+        if (settled || options.headerTimeoutMs <= 0) return;
+        call.cancelTimer?.();
+        call.cancelTimer = this.clock.schedule(options.headerTimeoutMs, () => {
+          call.timedOut = true;
+          call.proxyReq?.destroy(new HeaderTimeoutError(options.headerTimeoutMs));
+        });
+      },
       settle: (outcome) => {
         if (settled) return;
         settled = true;
@@ -173,39 +238,59 @@ export class ProxyCaller {
       },
     };
     (req as WithCall)[kCall] = call;
-    if (options.headerTimeoutMs > 0) {
-      call.cancelTimer = this.clock.schedule(options.headerTimeoutMs, () => {
-        call.timedOut = true;
-        if (call.proxyReq !== undefined) call.proxyReq.destroy(new HeaderTimeoutError(options.headerTimeoutMs));
-        else options.abort?.();
-      });
-    }
     return call;
   }
 }
 
+/** Follows one outgoing request: the header wait starts when it has been sent in full, body included. */
+function track(call: Call, proxyReq: ClientRequest): void {
+  call.proxyReq = proxyReq;
+  proxyReq.once('finish', () => {
+    if (call.proxyReq === proxyReq) call.startTimer();
+  });
+}
+
+/** The http-proxy-3 options shared by web and upgrade calls. */
+function targetOptions(options: ProxyCallOptions) {
+  return {
+    target: options.target,
+    agent: options.agent,
+    xfwd: false,
+    ...(options.headerTimeoutMs > 0 ? { connectTimeout: options.headerTimeoutMs } : {}),
+  };
+}
+
+/** Removes hop-by-hop headers and applies this hop's X-Forwarded-* policy, once per call (not per attempt). */
+function prepareHeaders(req: IncomingMessage, options: ProxyCallOptions): void {
+  stripHopByHopRequestHeaders(req.headers);
+  if (options.forwarded === undefined) return;
+  const socket = req.socket as Partial<TLSSocket> | undefined;
+  setForwardedHeaders(
+    req.headers,
+    { peer: socket?.remoteAddress, localPort: socket?.localPort, encrypted: socket?.encrypted === true },
+    options.forwarded,
+  );
+}
+
+/** `keep-alive` or `close`: what Node will do with the client's connection after this response. */
+function clientConnection(res: ServerResponse | undefined): string {
+  const set = res?.getHeader('connection');
+  if (set !== undefined) return String(set);
+  return res?.shouldKeepAlive === false ? 'close' : 'keep-alive';
+}
+
+function isConnectTimeout(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ECONNECT_TIMEOUT';
+}
+
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-const FORWARDED_HEADERS = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
 
 /** True for a reset of a reused keep-alive connection under a body-less request with a safe method. */
-function isStaleConnectionReset(err: Error, proxyReq: ClientRequest | undefined, req: IncomingMessage): boolean {
+function isStaleConnectionReset(err: Error, call: Call, req: IncomingMessage): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && err.name !== 'MuxStreamResetError') return false;
-  if (proxyReq?.reusedSocket !== true) return false;
+  if (call.proxyReq?.reusedSocket !== true) return false;
   if (!SAFE_METHODS.has(req.method ?? 'GET')) return false;
   const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
-}
-
-function snapshotForwarded(req: IncomingMessage): Array<string | string[] | undefined> {
-  return FORWARDED_HEADERS.map((h) => req.headers[h]);
-}
-
-/** Undoes the X-Forwarded-* values a failed attempt appended, so a retry does not append them twice. */
-function restoreForwarded(req: IncomingMessage, saved: ReadonlyArray<string | string[] | undefined>): void {
-  FORWARDED_HEADERS.forEach((h, i) => {
-    const v = saved[i];
-    if (v === undefined) delete req.headers[h];
-    else req.headers[h] = v as string;
-  });
+  return !call.chunked && (length === undefined || length === '0');
 }

@@ -5,13 +5,14 @@ import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOutcome, ForwardTarget, Forwarder } from '../../application/ports/forwarder.port.js';
 import { SENT, type DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
-import type { AccessLogSink } from './access-entry.js';
+import { countBodyBytes, type AccessLogSink } from './access-entry.js';
 import { endThenDestroy } from '../net/close-after-flush.js';
 import { ConnectionLimiter, clientKey } from '../net/connection-limiter.js';
 import { clientErrorAnswer } from './client-error.js';
 import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
 import { endpointFromPath } from './passes/endpoint-from-path.js';
 import { endpointFromRequest } from './passes/endpoint-from-request.js';
+import { isWebSocketUpgrade } from './passes/hop-by-hop.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { TCP_PATH } from './tcp-tunnel-route.js';
@@ -72,6 +73,10 @@ export class ProxyServer {
       headersTimeout: settings.readHeaderTimeoutMs,
       keepAliveTimeout: settings.idleTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingIntervalMs(settings.readHeaderTimeoutMs),
+      // A request without Host gets the forwarder's JSON 400 that says so, not Node's bare 400.
+      requireHostHeader: false,
+      // Only WebSocket upgrades are carried; any other Upgrade (h2c...) is an ordinary request (Node >= 24.9).
+      shouldUpgradeCallback: (req: IncomingMessage) => isWebSocketUpgrade(req.headers),
     });
     this.limiter = new ConnectionLimiter(settings.maxConnectionsPerIp ?? 0);
     // Before Node's own connection listener, so that a refused connection is answered before any parsing.
@@ -138,8 +143,7 @@ export class ProxyServer {
     }
     const started = this.deps.clock.now();
     const socket = req.socket;
-    const bytesReadAtStart = socket.bytesRead;
-    const bytesWrittenAtStart = socket.bytesWritten;
+    const body = countBodyBytes(req, res);
     const requestHeaders = this.deps.accessLog === undefined ? undefined : { ...req.headers };
     this.inFlight++;
     this.deps.metrics.inFlight.inc();
@@ -153,8 +157,7 @@ export class ProxyServer {
       const method = req.method ?? 'GET';
       const durationMs = this.deps.clock.now() - started;
       const labels = { status: String(status), method };
-      const bytesIn = socket.bytesRead - bytesReadAtStart;
-      const bytesOut = socket.bytesWritten - bytesWrittenAtStart;
+      const { bytesIn, bytesOut } = body;
       this.deps.metrics.requests.inc(labels);
       this.deps.metrics.latency.observe(durationMs / 1000, labels);
       this.deps.metrics.requestSize.observe(bytesIn);

@@ -1,6 +1,7 @@
 import { Agent, type ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { UpstreamConnection } from '../../application/ports/upstream-transport.port.js';
+import { withSocketShape } from './socket-shape.js';
 
 /** Idle pooled tunnel streams are closed after this long. */
 export const IDLE_STREAM_TIMEOUT_MS = 60_000;
@@ -25,6 +26,7 @@ export class UpstreamStreamAgent extends Agent {
   }
 
   override createConnection(_options: ClientRequestArgs, _callback?: (err: Error | null, stream: Duplex) => void): Duplex {
-    return this.upstream.openStream();
+    // node:http and http-proxy-3 call net.Socket methods on the connection (see socket-shape.ts).
+    return withSocketShape(this.upstream.openStream());
   }
 }

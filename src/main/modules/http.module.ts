@@ -16,7 +16,10 @@ import { TOKENS } from '../tokens.js';
 /** The proxy port and its forwarder. */
 export const httpModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.Forwarder)
-    .toResolvedValue((clock: Clock) => new HttpProxyForwarder(clock), [TOKENS.Clock])
+    .toResolvedValue(
+      (clock: Clock, cfg: ServerConfig) => new HttpProxyForwarder(clock, { trustedProxies: cfg.proxy.http.trustedProxies }),
+      [TOKENS.Clock, TOKENS.Config],
+    )
     .inSingletonScope();
   bind(TOKENS.ProxyServer)
     .toResolvedValue(

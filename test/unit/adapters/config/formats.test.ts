@@ -32,6 +32,15 @@ const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly
   'header-list': { ok: [[], ['x-request-id', 'Authorization']], bad: [[['bad header'], 'must be a list of HTTP header names'], ['x-a', 'must be a list of HTTP header names'], [[''], 'must be a list of HTTP header names']] },
   'name-list': { ok: [[], ['proxy', 'proxy.access']], bad: [[['a b'], 'must be a list of names of [A-Za-z0-9._-]']] },
   'address-list': { ok: [[], ['10.0.0.1', 'node-b:8003']], bad: [[['a b'], 'must be a list of host or host:port']] },
+  'ip-cidr-list': {
+    ok: [[], ['10.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '0.0.0.0/0']],
+    bad: [
+      [['10.0.0.0/33'], 'must be a list of IP addresses or CIDR blocks like 10.0.0.0/8'],
+      [['lb.internal'], 'must be a list of IP addresses or CIDR blocks like 10.0.0.0/8'],
+      [['10.0.0.0/8/1'], 'must be a list of IP addresses or CIDR blocks like 10.0.0.0/8'],
+      [['fd00::/129'], 'must be a list of IP addresses or CIDR blocks like 10.0.0.0/8'],
+    ],
+  },
   'node-id': { ok: ['', 'node-1', LONG_ID], bad: [[`${LONG_ID}a`, 'must be empty (generated) or 1 to 128 characters of [A-Za-z0-9._-]'], ['a/b', 'must be empty (generated) or 1 to 128 characters of [A-Za-z0-9._-]']] },
   'node-id-prefix': { ok: ['', 'pod-0-'], bad: [['a'.repeat(122), 'must be at most 121 characters of [A-Za-z0-9._-]']] },
   'connect-url': { ok: ['http://localhost:8001', 'wss://piko.example.com/base'], bad: [['localhost:8001', 'must be an http, https, ws or wss URL with a host'], ['ftp://x', 'must be an http, https, ws or wss URL with a host']] },

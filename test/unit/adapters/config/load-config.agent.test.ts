@@ -16,6 +16,7 @@ const listener = (overrides: Partial<ListenerConfig> = {}): ListenerConfig => ({
   protocol: 'http',
   addr: 'http://localhost:3000',
   timeoutMs: 10_000,
+  maxHeaderBytes: 4_194_304,
   accessLog: ACCESS_LOG,
   ...overrides,
 });

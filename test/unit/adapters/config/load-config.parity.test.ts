@@ -32,6 +32,7 @@ const SAMPLES: Readonly<Record<FormatName, unknown>> = {
   'header-list': ['x-a', 'x-b'],
   'name-list': ['proxy', 'upstream'],
   'address-list': ['10.0.0.2:8003', 'node-b'],
+  'ip-cidr-list': ['10.0.0.0/8', '::1'],
   'node-id': 'node-x',
   'node-id-prefix': 'pod-',
   'connect-url': 'https://piko.example.com:8001/base',

@@ -27,6 +27,7 @@ const DEFAULTS: ServerConfig = {
       writeTimeoutMs: 10_000,
       idleTimeoutMs: 300_000,
       maxHeaderBytes: 1_048_576,
+      trustedProxies: [],
       maxConnectionsPerIp: 0,
     },
     tcp: { maxMessageBytes: 4_194_304 },
@@ -95,7 +96,7 @@ const FULL: ServerConfig = {
       requestHeaders: { allowList: ['x-request-id', 'user-agent'], blockList: [] },
       responseHeaders: { allowList: [], blockList: ['set-cookie'] },
     },
-    http: { readTimeoutMs: 60_000, readHeaderTimeoutMs: 2_000, writeTimeoutMs: 0, idleTimeoutMs: 5_400_000, maxHeaderBytes: 65_536, maxConnectionsPerIp: 0 },
+    http: { readTimeoutMs: 60_000, readHeaderTimeoutMs: 2_000, writeTimeoutMs: 0, idleTimeoutMs: 5_400_000, maxHeaderBytes: 65_536, trustedProxies: [], maxConnectionsPerIp: 0 },
     tcp: { maxMessageBytes: 4_194_304 },
   },
   upstream: {

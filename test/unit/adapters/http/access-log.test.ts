@@ -205,6 +205,14 @@ describe('accessLogRecord', () => {
     });
   });
 
+  it('rounds duration_ms to 3 decimals (microseconds)', () => {
+    const duration = (ms: number): unknown =>
+      (accessLogRecord(request({ durationMs: ms }), filters()).fields['request'] as { duration_ms: unknown }).duration_ms;
+    assert.equal(duration(12.345678901234567), 12.346);
+    assert.equal(duration(0.0004), 0);
+    assert.equal(duration(1500), 1500);
+  });
+
   it('leaves out the optional fields it was not given', () => {
     const { fields } = accessLogRecord(request(), filters());
 
