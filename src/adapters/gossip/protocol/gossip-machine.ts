@@ -88,7 +88,7 @@ export class GossipMachine {
       maxMembers: c.maxMembers,
       random: this.#random,
       suspicionOptions: () => ({
-        k: expectedConfirmations(c.suspicionConfirmations, this.#table.live().length + 1),
+        k: expectedConfirmations(c.suspicionConfirmations, this.#table.liveCount + 1),
         minMs: c.suspicionMinMs,
         maxMs: c.suspicionMaxMs,
       }),
@@ -100,7 +100,7 @@ export class GossipMachine {
       queue: this.#queue,
       sender: () => this.#senderInfo(),
       store: (id) => this.#sync.store(id),
-      liveCount: () => this.#table.live().length + 1,
+      liveCount: () => this.#table.liveCount + 1,
     });
     this.#probing = new Probing({
       selfId: this.id,
@@ -154,7 +154,7 @@ export class GossipMachine {
     let at = this.#nextGossipAt;
     if (this.leaving) return at;
     at = Math.min(at, this.#nextProbeAt, this.#nextPushPullAt, this.#nextDeadProbeAt, this.#prober.nextDeadline());
-    for (const m of this.#table.all()) {
+    for (const m of this.#table.suspects()) {
       if (m.suspicion !== undefined) at = Math.min(at, Math.max(m.suspicion.deadline, this.#graceUntil));
     }
     return at;
@@ -237,11 +237,8 @@ export class GossipMachine {
     const judging = now >= this.#graceUntil;
     if (!this.leaving) {
       this.#probing.deadlines(now, judging);
-      for (const m of [...this.#table.all()]) {
-        if (judging && m.suspicion !== undefined && now >= m.suspicion.deadline) {
-          this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
-        }
-      }
+      const expired = judging ? [...this.#table.suspects()].filter((m) => now >= (m.suspicion?.deadline ?? Infinity)) : [];
+      for (const m of expired) this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
       if (now >= this.#nextProbeAt) {
         this.#probing.round(now);
         this.#nextProbeAt = now + c.probeIntervalMs * this.#prober.scale;

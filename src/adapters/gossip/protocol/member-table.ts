@@ -122,6 +122,9 @@ export class MemberTable {
   readonly #members = new Map<string, Member>();
   readonly #tombstones = new Map<string, Tombstone>();
   #ring: string[] | undefined;
+  /** Members that are suspect: the only ones with a running timer. */
+  readonly #suspects = new Set<Member>();
+  #liveCount = 0;
   #order: string[] = [];
   #orderIndex = 0;
 
@@ -146,6 +149,16 @@ export class MemberTable {
   /** Members that are alive or suspect (probed, routed to, gossiped to). */
   live(): Member[] {
     return [...this.#members.values()].filter(isLive);
+  }
+
+  /** How many members are alive or suspect (kept up to date, no scan). */
+  get liveCount(): number {
+    return this.#liveCount;
+  }
+
+  /** The suspect members (each has a running suspicion). */
+  suspects(): ReadonlySet<Member> {
+    return this.#suspects;
   }
 
   get size(): number {
@@ -179,7 +192,12 @@ export class MemberTable {
         ? new Suspicion(c.incarnation, now, c.from ?? this.#selfId, this.#options.suspicionOptions())
         : undefined;
     m.removeAt = c.status === 'dead' || c.status === 'left' ? now + this.#options.memberExpiryMs : undefined;
-    if (wasLive !== isLive(m)) this.#ring = undefined;
+    if (wasLive !== isLive(m)) {
+      this.#ring = undefined;
+      this.#liveCount += isLive(m) ? 1 : -1;
+    }
+    if (m.status === 'suspect') this.#suspects.add(m);
+    else this.#suspects.delete(m);
     return { kind: 'changed', member: m, previous };
   }
 
@@ -209,6 +227,7 @@ export class MemberTable {
       lastNoticeAt: Number.NEGATIVE_INFINITY,
     };
     this.#members.set(c.id, member);
+    this.#liveCount += 1;
     this.#ring = undefined;
     const at = Math.floor(this.#options.random() * (this.#order.length + 1));
     this.#order.splice(at, 0, c.id);
