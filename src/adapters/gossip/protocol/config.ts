@@ -50,6 +50,8 @@ export interface GossipConfig {
   readonly maxPullsPerRound: number;
   /** Datagrams of state pushed back in answer to one digest. */
   readonly maxPushPerSync: number;
+  /** Digests answered (with our digest and pushed state) per second, in bursts of as many; others only read. */
+  readonly syncAnswersPerSecond: number;
   /** Pending indirect probes this node runs for others; more ping-reqs are ignored. */
   readonly maxRelays: number;
   /** After `leave()`, the announcement keeps spreading at most this long before the machine reports it done. */
@@ -85,6 +87,7 @@ export function gossipConfigFromInterval(intervalMs: number, maxPacketSize = DEF
     pullRetryMs: 2 * i,
     maxPullsPerRound: 8,
     maxPushPerSync: 4,
+    syncAnswersPerSecond: 100,
     maxRelays: 1024,
     leaveTimeoutMs: 10 * i,
   };
@@ -119,6 +122,7 @@ export function resolveGossipConfig(overrides: Partial<GossipConfig> = {}): Goss
     'maxStateTombstones',
     'maxPullsPerRound',
     'maxPushPerSync',
+    'syncAnswersPerSecond',
     'maxRelays',
   ];
   for (const key of positive) {

@@ -66,6 +66,8 @@ export class GossipMachine {
   #nextDeadProbeAt: number;
   #pushPulls = 0;
   #lastTickAt: number | undefined;
+  #syncTokens: number;
+  #syncTokensAt: number;
   /** Until then no suspicion or death is declared: we just resumed from a stall and owe the socket a read. */
   #graceUntil = Number.NEGATIVE_INFINITY;
   #events: GossipEvent[] = [];
@@ -122,6 +124,8 @@ export class GossipMachine {
       laterOwnState: (epoch, version) => this.#claimAboutSelf(this.#incarnation, 'alive', epoch, version),
     });
     const now = options.now;
+    this.#syncTokens = c.syncAnswersPerSecond;
+    this.#syncTokensAt = now;
     this.#nextProbeAt = now + this.#random() * c.probeIntervalMs;
     this.#nextGossipAt = now + this.#random() * c.gossipIntervalMs;
     this.#nextPushPullAt = now + c.pushPullIntervalMs * (0.5 + this.#random() / 2);
@@ -298,11 +302,15 @@ export class GossipMachine {
       case 'ping-req':
         if (!this.leaving) this.#probing.onPingReq(msg, from, now);
         return;
-      case 'sync':
+      case 'sync': {
         this.#events.push({ type: 'sync-received', from, nodeId: msg.sender.id });
-        this.#handleDigest(msg.digest, msg.sender.id, from, now);
-        if (msg.request && !this.leaving) this.#sendDigest(from, false);
+        // A small datagram can ask for several large ones: answers are rate-limited, so a flood of requests
+        // with forged sources cannot use this node as an amplifier.
+        const answer = this.#takeSyncToken(now);
+        this.#handleDigest(msg.digest, msg.sender.id, from, now, answer);
+        if (answer && msg.request && !this.leaving) this.#sendDigest(from, false);
         return;
+      }
       case 'state-request':
         this.#sync.answer(msg.wants, from);
         return;
@@ -311,8 +319,8 @@ export class GossipMachine {
     }
   }
 
-  #handleDigest(digest: readonly DigestEntry[], senderId: string, from: string, now: number): void {
-    const push: ChunkWant[] = [];
+  #handleDigest(digest: readonly DigestEntry[], senderId: string, from: string, now: number, push: boolean): void {
+    const wanted: ChunkWant[] = [];
     for (const e of digest) {
       let member: Member | undefined;
       if (e.id === this.id) {
@@ -324,9 +332,9 @@ export class GossipMachine {
         if (member === undefined || (member.status !== 'alive' && member.status !== 'suspect')) continue;
       }
       const want = this.#sync.compare(e, member);
-      if (want !== undefined) push.push(want);
+      if (want !== undefined) wanted.push(want);
     }
-    this.#out.sendChunks(from, push, this.config.maxPushPerSync);
+    if (push) this.#out.sendChunks(from, wanted, this.config.maxPushPerSync);
   }
 
   #observeSender(s: Sender, from: string, now: number): void {
@@ -431,6 +439,16 @@ export class GossipMachine {
       }
     }
     this.#sync.round(now, !this.leaving);
+  }
+
+  /** Token bucket of sync answers: `syncAnswersPerSecond` per second, bursts of as many. */
+  #takeSyncToken(now: number): boolean {
+    const rate = this.config.syncAnswersPerSecond;
+    this.#syncTokens = Math.min(rate, this.#syncTokens + ((now - this.#syncTokensAt) * rate) / 1000);
+    this.#syncTokensAt = now;
+    if (this.#syncTokens < 1) return false;
+    this.#syncTokens -= 1;
+    return true;
   }
 
   #sendDigest(to: string, request: boolean): void {

@@ -195,6 +195,20 @@ describe('GossipMachine', () => {
     });
   });
 
+  describe('amplification', () => {
+    it('answers at most syncAnswersPerSecond digests per second, whoever asks', () => {
+      const m = machine('a', { config: { syncAnswersPerSecond: 10 } });
+      let answered = 0;
+      for (let i = 0; i < 200; i++) {
+        const req = from(`forged-${i}`, { type: 'sync', request: true, digest: [] });
+        if (sent(m.receive(`10.9.9.${i % 250}:1`, req, 0)).some((o) => o.msg.type === 'sync')) answered += 1;
+      }
+      assert.equal(answered, 10);
+      const later = from('late', { type: 'sync', request: true, digest: [] });
+      assert.ok(sent(m.receive('10.9.8.1:1', later, 1000)).some((o) => o.msg.type === 'sync'), 'tokens come back');
+    });
+  });
+
   describe('join', () => {
     it('sends a full digest to each seed but itself, and learns the cluster from the answer', () => {
       const a = machine('a');
