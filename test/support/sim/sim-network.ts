@@ -192,6 +192,16 @@ export class SimNetwork {
     if (node.running) this.#handle(node, node.machine.receive(fromAddr, bytes, this.#local(node)));
   }
 
+  /** Delivers every datagram (and runs every tick) already due, without moving the clock; returns how many. */
+  deliver(): number {
+    let n = 0;
+    while (this.#queue.peekTime() <= this.#now) {
+      this.#step();
+      n += 1;
+    }
+    return n;
+  }
+
   /** Runs the simulation for `ms` of simulated time. */
   run(ms: number): void {
     const end = this.#now + ms;

@@ -1,13 +1,13 @@
+import { AntiEntropy } from './anti-entropy.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { decodeMessage, type Hmac } from './codec.js';
 import { resolveGossipConfig, type GossipConfig } from './config.js';
-import { buildDigests, digestEntryOf, noticeEntry, validateLocalEntry } from './digest.js';
+import { noticeEntry, validateLocalEntry } from './digest.js';
 import { GossipCodecError } from './errors.js';
 import type { GossipEvent, MachineOutput, MemberView } from './events.js';
-import { claimOf, MemberTable, viewOf, type ClaimOutcome, type Member, type MemberClaim } from './member-table.js';
+import { claimOf, MemberTable, viewOf, type ClaimOutcome, type MemberClaim } from './member-table.js';
 import type { DigestEntry, MemberStatus, MemberUpdate, Message, Sender, StateEntry } from './messages.js';
 import { LocalState } from './node-state.js';
-import type { ChunkWant } from './outbox.js';
 import { Outbox } from './outbox.js';
 import { Prober } from './prober.js';
 import { Probing } from './probing.js';
@@ -57,17 +57,14 @@ export class GossipMachine {
   readonly #out: Outbox;
   readonly #sync: StateReplication;
   readonly #probing: Probing;
+  readonly #antiEntropy: AntiEntropy;
   #incarnation: number;
-  #seeds: string[] = [];
   #leftAt: number | undefined;
   #nextProbeAt: number;
   #nextGossipAt: number;
   #nextPushPullAt: number;
   #nextDeadProbeAt: number;
-  #pushPulls = 0;
   #lastTickAt: number | undefined;
-  #syncTokens: number;
-  #syncTokensAt: number;
   /** Until then no suspicion or death is declared: we just resumed from a stall and owe the socket a read. */
   #graceUntil = Number.NEGATIVE_INFINITY;
   #events: GossipEvent[] = [];
@@ -124,8 +121,22 @@ export class GossipMachine {
       laterOwnState: (epoch, version) => this.#claimAboutSelf(this.#incarnation, 'alive', epoch, version),
     });
     const now = options.now;
-    this.#syncTokens = c.syncAnswersPerSecond;
-    this.#syncTokensAt = now;
+    this.#antiEntropy = new AntiEntropy(
+      {
+        selfId: this.id,
+        selfAddr: this.addr,
+        config: c,
+        table: this.#table,
+        outbox: this.#out,
+        sync: this.#sync,
+        random: this.#random,
+        selfEntry: () => this.#selfEntry(),
+        applyClaim: (claim, at) => this.#applyClaim(claim, at, 'digest'),
+        claimAboutSelf: (e) => this.#claimAboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion),
+        leaving: () => this.leaving,
+      },
+      now,
+    );
     this.#nextProbeAt = now + this.#random() * c.probeIntervalMs;
     this.#nextGossipAt = now + this.#random() * c.gossipIntervalMs;
     this.#nextPushPullAt = now + c.pushPullIntervalMs * (0.5 + this.#random() / 2);
@@ -193,8 +204,8 @@ export class GossipMachine {
    */
   join(seeds: readonly string[], now: number): MachineOutput {
     this.#begin();
-    for (const s of seeds) if (s !== this.addr && !this.#seeds.includes(s)) this.#seeds.push(s);
-    if (!this.leaving) for (const s of seeds) if (s !== this.addr) this.#sendDigest(s, true);
+    this.#antiEntropy.join(seeds);
+    void now;
     return this.#flush();
   }
 
@@ -252,7 +263,7 @@ export class GossipMachine {
         this.#nextDeadProbeAt = now + c.deadProbeIntervalMs;
       }
       if (now >= this.#nextPushPullAt) {
-        this.#pushPull(now);
+        this.#antiEntropy.round();
         this.#nextPushPullAt = now + c.pushPullIntervalMs;
       }
     }
@@ -302,39 +313,16 @@ export class GossipMachine {
       case 'ping-req':
         if (!this.leaving) this.#probing.onPingReq(msg, from, now);
         return;
-      case 'sync': {
+      case 'sync':
         this.#events.push({ type: 'sync-received', from, nodeId: msg.sender.id });
-        // A small datagram can ask for several large ones: answers are rate-limited, so a flood of requests
-        // with forged sources cannot use this node as an amplifier.
-        const answer = this.#takeSyncToken(now);
-        this.#handleDigest(msg.digest, msg.sender.id, from, now, answer);
-        if (answer && msg.request && !this.leaving) this.#sendDigest(from, false);
+        this.#antiEntropy.onSync(msg, from, now);
         return;
-      }
       case 'state-request':
         this.#sync.answer(msg.wants, from);
         return;
       case 'gossip':
         return;
     }
-  }
-
-  #handleDigest(digest: readonly DigestEntry[], senderId: string, from: string, now: number, push: boolean): void {
-    const wanted: ChunkWant[] = [];
-    for (const e of digest) {
-      let member: Member | undefined;
-      if (e.id === this.id) {
-        this.#claimAboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion);
-      } else {
-        const suspector = e.status === 'suspect' ? senderId : undefined;
-        this.#applyClaim({ id: e.id, incarnation: e.incarnation, status: e.status, addr: e.addr, from: suspector }, now, 'digest');
-        member = this.#table.get(e.id);
-        if (member === undefined || (member.status !== 'alive' && member.status !== 'suspect')) continue;
-      }
-      const want = this.#sync.compare(e, member);
-      if (want !== undefined) wanted.push(want);
-    }
-    if (push) this.#out.sendChunks(from, wanted, this.config.maxPushPerSync);
   }
 
   #observeSender(s: Sender, from: string, now: number): void {
@@ -417,17 +405,6 @@ export class GossipMachine {
     return outcome;
   }
 
-  #pushPull(now: number): void {
-    this.#pushPulls += 1;
-    const seeds = this.#seeds;
-    const live = this.#table.live();
-    const useSeed = seeds.length > 0 && (live.length === 0 || this.#pushPulls % this.config.seedSyncEvery === 0);
-    const to = useSeed
-      ? seeds[Math.floor(this.#random() * seeds.length)]
-      : this.#table.random(1, (m) => m.status === 'alive' || m.status === 'suspect')[0]?.addr;
-    if (to !== undefined) this.#sendDigest(to, true);
-  }
-
   #gossipRound(now: number): void {
     for (const m of this.#table.reap(now)) {
       this.#queue.forget(m.id);
@@ -439,22 +416,6 @@ export class GossipMachine {
       }
     }
     this.#sync.round(now, !this.leaving);
-  }
-
-  /** Token bucket of sync answers: `syncAnswersPerSecond` per second, bursts of as many. */
-  #takeSyncToken(now: number): boolean {
-    const rate = this.config.syncAnswersPerSecond;
-    this.#syncTokens = Math.min(rate, this.#syncTokens + ((now - this.#syncTokensAt) * rate) / 1000);
-    this.#syncTokensAt = now;
-    if (this.#syncTokens < 1) return false;
-    this.#syncTokens -= 1;
-    return true;
-  }
-
-  #sendDigest(to: string, request: boolean): void {
-    const entries: DigestEntry[] = [this.#selfEntry(), ...[...this.#table.all()].map(digestEntryOf)];
-    const room = this.#out.room({ type: 'sync', request, digest: [] });
-    for (const digest of buildDigests(entries, room)) this.#out.send(to, { type: 'sync', request, digest });
   }
 
   #senderInfo(): Sender {
