@@ -38,7 +38,10 @@ export type GossipEvent =
   | { readonly type: 'member-removed'; readonly id: string; readonly status: MemberStatus }
   /** Keys of a node's state changed here (the local node's own changes are not reported). */
   | { readonly type: 'state-changed'; readonly id: string; readonly changes: readonly StateChange[] }
-  /** The local node refuted a claim about itself by raising its incarnation (`newLife`: its state epoch too). */
+  /**
+   * The local node refuted a claim about itself: it raised its incarnation (a suspicion or death) or its state
+   * epoch. `newLife`: peers knew a later incarnation or state of this ID, i.e. of an earlier process life.
+   */
   | {
       readonly type: 'refuted';
       readonly incarnation: number;
