@@ -9,8 +9,17 @@ import type { MemberUpdate, Message, StateChunk, StateEntry } from '../../../../
 /*
  * Property tests and a bounded fuzz run of the gossip codec: decoding untrusted bytes must never throw anything
  * but a GossipCodecError, and every message the format allows must round-trip. Seeds are fixed, so a failure
- * replays; more than 10^5 inputs are tried in total.
+ * replays; more than 10^5 inputs are tried in total. `FUZZ_SCALE=<n>` multiplies every run count (`npm run
+ * fuzz`), and `FUZZ_SEED` (or `PIKO_FUZZ_SEED`) replaces the seeds to replay a reported failure.
  */
+
+const SCALE = Math.max(1, Number(process.env.FUZZ_SCALE ?? 1) || 1);
+const SEED = process.env.FUZZ_SEED ?? process.env.PIKO_FUZZ_SEED;
+/** fast-check parameters: `runs` times the scale, and the fixed seed unless one is given. */
+const params = (runs: number, seed: number) => ({
+  numRuns: runs * SCALE,
+  seed: SEED !== undefined && SEED !== '' ? Number(SEED) : seed,
+});
 
 const big: CodecOptions = { maxPacketSize: 65_507 };
 const keyed: CodecOptions = { maxPacketSize: 65_507, hmac: (d) => createHmac('sha256', 'k').update(d).digest() };
@@ -99,7 +108,7 @@ describe('gossip codec (properties and fuzzing)', () => {
           assert.deepEqual(decodeOrReject(bytes, options), m);
         }
       }),
-      { numRuns: 3000, seed: 1 },
+      params(3000, 1),
     );
   });
 
@@ -108,7 +117,7 @@ describe('gossip codec (properties and fuzzing)', () => {
       fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
         decodeOrReject(bytes, big);
       }),
-      { numRuns: 40_000, seed: 2 },
+      params(40_000, 2),
     );
   });
 
@@ -117,7 +126,7 @@ describe('gossip codec (properties and fuzzing)', () => {
       fc.property(fc.integer({ min: 0, max: 8 }), fc.uint8Array({ maxLength: 400 }), (type, body) => {
         decodeOrReject(Uint8Array.from([0x50, 0x47, 1, type, 0, ...body]), big);
       }),
-      { numRuns: 30_000, seed: 3 },
+      params(30_000, 3),
     );
   });
 
@@ -144,7 +153,7 @@ describe('gossip codec (properties and fuzzing)', () => {
           if (decoded !== undefined) assert.deepEqual(decodeOrReject(encodeMessage(decoded, big), big), decoded);
         }
       }),
-      { numRuns: 3000, seed: 4 },
+      params(3000, 4),
     );
   });
 
@@ -157,7 +166,7 @@ describe('gossip codec (properties and fuzzing)', () => {
         changed[i] = (changed[i] as number) ^ x;
         assert.equal(decodeOrReject(changed, keyed), undefined);
       }),
-      { numRuns: 3000, seed: 5 },
+      params(3000, 5),
     );
   });
 
