@@ -13,4 +13,4 @@ export {
   type ListenOptions,
   type SdkLogger,
   type TlsOptions,
-} from './adapters/sdk/sdk.js';
+} from './adapters/client/sdk/sdk.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadAgentConfig } from '../adapters/config/load-config.js';
+import { loadAgentConfig } from '../adapters/platform/config/load-config.js';
 import { startAgent } from './create-agent.js';
 import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
 

@@ -1,18 +1,18 @@
 import type { Clock } from '../application/ports/clock.port.js';
 import type { Logger } from '../application/ports/logger.port.js';
-import { HttpServiceForwarder } from '../adapters/agent/http-service-forwarder.js';
-import { TcpServiceForwarder } from '../adapters/agent/tcp-service-forwarder.js';
-import { SystemClock } from '../adapters/clock/system-clock.js';
-import type { AgentConfig, ListenerConfig } from '../adapters/config/types.js';
+import { HttpServiceForwarder } from '../adapters/client/agent/http-service-forwarder.js';
+import { TcpServiceForwarder } from '../adapters/client/agent/tcp-service-forwarder.js';
+import { SystemClock } from '../adapters/platform/clock/system-clock.js';
+import type { AgentConfig, ListenerConfig } from '../adapters/platform/config/types.js';
 import { createAccessLogSink } from '../adapters/http/access-log-sink.js';
-import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
-import { agentInFlightHook, agentMetricsSink, combineSinks, type InFlightSource } from '../adapters/agent/agent-metrics.js';
-import { startAdminServer, type AdminServer } from '../adapters/admin/admin-server.js';
-import { parseHostPort } from '../adapters/config/addresses.js';
+import { createWinstonLogger } from '../adapters/platform/logging/winston-logger.adapter.js';
+import { agentInFlightHook, agentMetricsSink, combineSinks, type InFlightSource } from '../adapters/client/agent/agent-metrics.js';
+import { startAdminServer, type AdminServer } from '../adapters/server/admin/admin-server.js';
+import { parseHostPort } from '../adapters/platform/config/addresses.js';
 import type { AccessLogSink } from '../adapters/http/access-entry.js';
-import { PromMetrics } from '../adapters/metrics/prom-metrics.adapter.js';
-import type { MuxStream } from '../adapters/transport/mux/index.js';
-import { UpstreamListener } from '../adapters/transport/upstream-listener.js';
+import { PromMetrics } from '../adapters/platform/metrics/prom-metrics.adapter.js';
+import type { MuxStream } from '../adapters/wire/mux/index.js';
+import { UpstreamListener } from '../adapters/client/upstream-listener.js';
 
 /** A running agent. */
 export interface AgentProcess {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { loadForwardConfig } from '../adapters/config/load-config.js';
-import type { ForwardConfig } from '../adapters/config/types.js';
-import { TcpPortForwarder } from '../adapters/forward/tcp-port-forwarder.js';
-import { formatAddress } from '../adapters/net/listen.js';
+import { loadForwardConfig } from '../adapters/platform/config/load-config.js';
+import type { ForwardConfig } from '../adapters/platform/config/types.js';
+import { TcpPortForwarder } from '../adapters/client/forward/tcp-port-forwarder.js';
+import { formatAddress } from '../adapters/platform/net/listen.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
 

@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { stringifySafe } from '../adapters/logging/json-safe.js';
+import { stringifySafe } from '../adapters/platform/logging/json-safe.js';
 
 /**
  * Marks an error as local to one connection (a property set to `true` under this symbol): the last-resort

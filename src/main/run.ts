@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from '../adapters/config/load-config.js';
-import type { LogConfig } from '../adapters/config/types.js';
-import { createWinstonLogger } from '../adapters/logging/winston-logger.adapter.js';
+import type { LoadResult } from '../adapters/platform/config/load-config.js';
+import type { LogConfig } from '../adapters/platform/config/types.js';
+import { createWinstonLogger } from '../adapters/platform/logging/winston-logger.adapter.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import { installLastResortHandlers } from './last-resort.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadServerConfig } from '../adapters/config/load-config.js';
+import { loadServerConfig } from '../adapters/platform/config/load-config.js';
 import { startServerNode } from './create-server.js';
 import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
 

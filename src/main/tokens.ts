@@ -9,10 +9,10 @@ import type { RegisterUpstream } from '../application/use-cases/register-upstrea
 import type { DispatchRequest } from '../application/use-cases/dispatch-request.use-case.js';
 import type { RouteRequest } from '../application/use-cases/route-request.use-case.js';
 import type { UnregisterUpstream } from '../application/use-cases/unregister-upstream.use-case.js';
-import type { ServerConfig } from '../adapters/config/types.js';
-import type { ProxyServer } from '../adapters/http/proxy-server.js';
-import type { PromMetrics } from '../adapters/metrics/prom-metrics.adapter.js';
-import type { WsUpstreamServer } from '../adapters/transport/ws-upstream-server.js';
+import type { ServerConfig } from '../adapters/platform/config/types.js';
+import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
+import type { PromMetrics } from '../adapters/platform/metrics/prom-metrics.adapter.js';
+import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-server.js';
 
 /** Typed service identifiers of the server's container. Only src/main uses them. */
 export const TOKENS = {

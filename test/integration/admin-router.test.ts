@@ -5,10 +5,10 @@ import { after, before, describe, it } from 'node:test';
 
 import express from 'express';
 
-import { createAdminApp, type AdminDeps } from '../../src/adapters/admin/admin-router.js';
-import { startAdminServer, type AdminServer } from '../../src/adapters/admin/admin-server.js';
-import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.adapter.js';
-import { SingleNodeClusterStatus } from '../../src/adapters/admin/cluster-status.js';
+import { createAdminApp, type AdminDeps } from '../../src/adapters/server/admin/admin-router.js';
+import { startAdminServer, type AdminServer } from '../../src/adapters/server/admin/admin-server.js';
+import { PromMetrics } from '../../src/adapters/platform/metrics/prom-metrics.adapter.js';
+import { SingleNodeClusterStatus } from '../../src/adapters/server/admin/cluster-status.js';
 import { asNodeId } from '../../src/domain/node/node.js';
 import { FakeClusterMembership } from '../support/fakes/fake-cluster-membership.js';
 import { InMemoryLogger } from '../support/fakes/in-memory-logger.js';

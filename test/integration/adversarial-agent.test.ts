@@ -11,8 +11,8 @@ import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { encodeFrame, FrameDecoder } from '../../src/adapters/transport/mux/codec.js';
-import { Flag, FrameType, GoAwayCode, type Frame, type FrameHeader } from '../../src/adapters/transport/mux/frame.js';
+import { encodeFrame, FrameDecoder } from '../../src/adapters/wire/mux/codec.js';
+import { Flag, FrameType, GoAwayCode, type Frame, type FrameHeader } from '../../src/adapters/wire/mux/frame.js';
 import { eventually, fetchRaw, splitAddr, startService, type FullResponse } from '../support/http.js';
 import { readRss, startAgent, startServer, type LogLine, type Proc, type ServerProc } from '../support/processes.js';
 

@@ -12,9 +12,9 @@ import type { Stream as LpStream, StreamMuxer } from '@libp2p/interface';
 import { defaultLogger } from '@libp2p/logger';
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
-import { MuxStreamResetError } from '../../src/adapters/transport/mux/errors.js';
-import { MuxSession } from '../../src/adapters/transport/mux/session.js';
-import type { MuxStream } from '../../src/adapters/transport/mux/stream.js';
+import { MuxStreamResetError } from '../../src/adapters/wire/mux/errors.js';
+import { MuxSession } from '../../src/adapters/wire/mux/session.js';
+import type { MuxStream } from '../../src/adapters/wire/mux/stream.js';
 import { duplexPair } from '../support/duplex-pair.js';
 import { FakeClock } from '../support/fakes/fake-clock.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../application/ports/logger.port.js';
-import type { AccessLogConfig } from '../config/types.js';
+import type { AccessLogConfig } from '../platform/config/types.js';
 import type { AccessLogSink } from './access-entry.js';
 import { accessLogRecord, createHeaderFilter, shouldLogPath } from './access-log.js';
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOutcome } from '../../application/ports/forwarder.port.js';
-import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from './json-error.js';
+import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from '../wire/json-error.js';
 import { setForwardedHeaders, type TrustedProxies } from './passes/forwarded-headers.js';
 import { hasChunkedBody, stripHopByHopRequestHeaders, stripHopByHopResponseHeaders } from './passes/hop-by-hop.js';
 import { requestTargetProblem } from './passes/request-target.js';

@@ -8,7 +8,7 @@ import { DispatchRequest } from '../../application/use-cases/dispatch-request.us
 import { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import { RouteRequest } from '../../application/use-cases/route-request.use-case.js';
 import { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
-import type { PromMetrics } from '../../adapters/metrics/prom-metrics.adapter.js';
+import type { PromMetrics } from '../../adapters/platform/metrics/prom-metrics.adapter.js';
 import { TOKENS } from '../tokens.js';
 
 /** Use cases and the state they share. */

@@ -3,14 +3,14 @@ import type { Clock } from '../../application/ports/clock.port.js';
 import type { Forwarder } from '../../application/ports/forwarder.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
 import type { DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
-import type { ServerConfig } from '../../adapters/config/types.js';
+import type { ServerConfig } from '../../adapters/platform/config/types.js';
 import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
-import { HttpProxyForwarder } from '../../adapters/http/http-proxy-forwarder.adapter.js';
-import { declareProxyMetrics } from '../../adapters/http/proxy-metrics.js';
-import { ProxyServer } from '../../adapters/http/proxy-server.js';
-import { declareTcpRouteMetrics } from '../../adapters/http/tcp-route-metrics.js';
-import { createTcpTunnelRoute } from '../../adapters/http/tcp-tunnel-route.js';
-import type { PromMetrics } from '../../adapters/metrics/prom-metrics.adapter.js';
+import { HttpProxyForwarder } from '../../adapters/server/proxy/http-proxy-forwarder.adapter.js';
+import { declareProxyMetrics } from '../../adapters/server/proxy/proxy-metrics.js';
+import { ProxyServer } from '../../adapters/server/proxy/proxy-server.js';
+import { declareTcpRouteMetrics } from '../../adapters/server/proxy/tcp-route-metrics.js';
+import { createTcpTunnelRoute } from '../../adapters/server/proxy/tcp-tunnel-route.js';
+import type { PromMetrics } from '../../adapters/platform/metrics/prom-metrics.adapter.js';
 import { TOKENS } from '../tokens.js';
 
 /** The proxy port and its forwarder. */

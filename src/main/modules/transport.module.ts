@@ -3,8 +3,8 @@ import type { Clock } from '../../application/ports/clock.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
-import type { ServerConfig } from '../../adapters/config/types.js';
-import { WsUpstreamServer } from '../../adapters/transport/ws-upstream-server.js';
+import type { ServerConfig } from '../../adapters/platform/config/types.js';
+import { WsUpstreamServer } from '../../adapters/server/upstream/ws-upstream-server.js';
 import { TOKENS } from '../tokens.js';
 
 /** The upstream port: WebSocket + yamux sessions from agents. */

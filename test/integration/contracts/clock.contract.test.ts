@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { SystemClock } from '../../../src/adapters/clock/system-clock.js';
+import { SystemClock } from '../../../src/adapters/platform/clock/system-clock.js';
 import { clockContract } from '../../support/contracts/clock.contract.js';
 
 /*

@@ -6,7 +6,7 @@ import type {
   MetricOptions,
   Metrics,
 } from '../../../src/application/ports/metrics.port.js';
-import { MetricDeclarations, type MetricKind } from '../../../src/adapters/metrics/metric-declarations.js';
+import { MetricDeclarations, type MetricKind } from '../../../src/adapters/platform/metrics/metric-declarations.js';
 
 /** One label combination of a metric and what was recorded for it. */
 interface Series {

@@ -1,8 +1,8 @@
-import type { Hmac } from '../../../src/adapters/gossip/protocol/codec.js';
-import type { GossipConfig } from '../../../src/adapters/gossip/protocol/config.js';
-import type { GossipEvent, MachineOutput, MemberView } from '../../../src/adapters/gossip/protocol/events.js';
-import { GossipMachine } from '../../../src/adapters/gossip/protocol/gossip-machine.js';
-import type { MemberStatus } from '../../../src/adapters/gossip/protocol/messages.js';
+import type { Hmac } from '../../../src/adapters/server/cluster/gossip/protocol/codec.js';
+import type { GossipConfig } from '../../../src/adapters/server/cluster/gossip/protocol/config.js';
+import type { GossipEvent, MachineOutput, MemberView } from '../../../src/adapters/server/cluster/gossip/protocol/events.js';
+import { GossipMachine } from '../../../src/adapters/server/cluster/gossip/protocol/gossip-machine.js';
+import type { MemberStatus } from '../../../src/adapters/server/cluster/gossip/protocol/messages.js';
 import { EventQueue } from './event-queue.js';
 import { seededRandom } from './seeded-random.js';
 

@@ -1,4 +1,4 @@
-import { SingleNodeMembership } from '../../../src/adapters/cluster/single-node-membership.adapter.js';
+import { SingleNodeMembership } from '../../../src/adapters/server/cluster/single-node-membership.adapter.js';
 import { clusterMembershipContract } from '../../support/contracts/cluster-membership.contract.js';
 import { FakeClusterMembership } from '../../support/fakes/fake-cluster-membership.js';
 import { NodeFixtures } from '../../support/fixtures/node.fixtures.js';

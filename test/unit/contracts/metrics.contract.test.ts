@@ -1,4 +1,4 @@
-import { PromMetrics } from '../../../src/adapters/metrics/prom-metrics.adapter.js';
+import { PromMetrics } from '../../../src/adapters/platform/metrics/prom-metrics.adapter.js';
 import { metricsContract } from '../../support/contracts/metrics.contract.js';
 import { inMemoryMetricsReader, promTextReader } from '../../support/contracts/metrics-readers.js';
 import { InMemoryMetrics } from '../../support/fakes/in-memory-metrics.js';

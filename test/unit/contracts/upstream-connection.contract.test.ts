@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 
-import { MuxSession } from '../../../src/adapters/transport/mux/index.js';
-import { WsUpstreamConnection } from '../../../src/adapters/transport/ws-upstream-connection.js';
+import { MuxSession } from '../../../src/adapters/wire/mux/index.js';
+import { WsUpstreamConnection } from '../../../src/adapters/server/upstream/ws-upstream-connection.js';
 import { turns } from '../../support/contracts/contract-case.js';
 import { upstreamConnectionContract } from '../../support/contracts/upstream-connection.contract.js';
 import { duplexPair } from '../../support/duplex-pair.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MuxStreamResetError } from '../../../src/adapters/transport/mux/errors.js';
+import { MuxStreamResetError } from '../../../src/adapters/wire/mux/errors.js';
 import {
   CONNECTION_LOCAL,
   handleUnexpected,

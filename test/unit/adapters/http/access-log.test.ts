@@ -12,7 +12,7 @@ import {
   type AccessLogFilters,
   type AccessLogRequest,
 } from '../../../../src/adapters/http/access-log.js';
-import { createWinstonLogger } from '../../../../src/adapters/logging/winston-logger.adapter.js';
+import { createWinstonLogger } from '../../../../src/adapters/platform/logging/winston-logger.adapter.js';
 
 /** Request headers as Node parses them, with every credential a client can send. */
 const REQUEST_HEADERS = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientErrorAnswer } from '../../../../src/adapters/http/client-error.js';
-import { jsonErrorResponse } from '../../../../src/adapters/http/json-error.js';
+import { jsonErrorResponse } from '../../../../src/adapters/wire/json-error.js';
 
 describe('clientErrorAnswer', () => {
   it('answers a header timeout with 408', () => {

@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import { WebSocket } from 'ws';
+import { UPSTREAM_PATH } from '../wire/routes.js';
+import { MAX_WS_PAYLOAD } from '../wire/ws-mux-transport.js';
+
+/** HTTP statuses after which a connect is retried (Piko's list); anything else is final. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A failed connect, with the server's status and message when it answered. */
+export class DialError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DialError';
+  }
+}
+
+/** Options of one WebSocket dial. */
+export interface DialOptions {
+  readonly token?: string;
+  /** TLS options for wss:// (CA bundle, client certificate for mTLS, verification). */
+  readonly tls?: {
+    readonly ca?: string | Buffer;
+    readonly cert?: string | Buffer;
+    readonly key?: string | Buffer;
+    readonly rejectUnauthorized?: boolean;
+    readonly servername?: string;
+  };
+  readonly handshakeTimeoutMs?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
+/**
+ * Builds the WebSocket URL of a route under a base URL, keeping the base path (so a server behind a
+ * path-prefixing load balancer works) and mapping http→ws, https→wss.
+ */
+export function routeUrl(base: string, route: string, endpointId: string): string {
+  const url = new URL(base);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  const prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+  url.pathname = `${prefix}${route}${encodeURIComponent(endpointId)}`;
+  return url.toString();
+}
+
+/** The upstream registration URL for `endpointId` under the server's upstream URL. */
+export const upstreamUrl = (base: string, endpointId: string): string => routeUrl(base, UPSTREAM_PATH, endpointId);
+
+/**
+ * Opens a WebSocket for tunnel traffic (no compression, binary as Buffers). Rejects with a DialError whose
+ * message is `<status>: <server message>` when the server refuses, as Piko formats it.
+ */
+export function dialWebSocket(url: string, options: DialOptions = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const ws = new WebSocket(url, {
+      headers,
+      perMessageDeflate: false,
+      maxPayload: MAX_WS_PAYLOAD,
+      handshakeTimeout: options.handshakeTimeoutMs ?? 60_000,
+      // A zero mask makes both ends skip the XOR pass over every byte. Masking protects caches between a
+      // browser and a server from script-crafted bytes; a tunnel agent is no browser.
+      generateMask: zeroMask,
+      ...(options.tls ?? {}),
+    });
+    ws.binaryType = 'nodebuffer';
+    let done = false;
+    const fail = (err: DialError): void => {
+      if (done) return;
+      done = true;
+      ws.terminate();
+      reject(err);
+    };
+    ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      readBody(res).then((body) => {
+        fail(new DialError(`${status}: ${errorMessage(body, res.statusMessage ?? '')}`, RETRYABLE_STATUSES.has(status), status));
+      });
+    });
+    ws.once('error', (err) => fail(new DialError(err.message, true)));
+    ws.once('open', () => {
+      if (done) return;
+      done = true;
+      ws.removeAllListeners('error');
+      resolve(ws);
+    });
+  });
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      if (size < 64 * 1024) chunks.push(c);
+      size += c.length;
+    });
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/** Takes the `error` of a JSON body (whatever its content-type parameters), else the text, else the reason. */
+function errorMessage(body: string, fallback: string): string {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string') {
+      return (parsed as { error: string }).error;
+    }
+  } catch {
+    // not JSON
+  }
+  const text = body.trim();
+  return text.length > 0 && text.length < 200 ? text : fallback;
+}

@@ -1,0 +1,69 @@
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../../../application/ports/clock.port.js';
+import type { ForwardOptions, ForwardOutcome, ForwardTarget, Forwarder } from '../../../application/ports/forwarder.port.js';
+import { TrustedProxies } from '../../http/passes/forwarded-headers.js';
+import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
+import { UpstreamStreamAgent } from './stream-agent.js';
+import type { UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
+
+/** Settings of the server's forwarder. */
+export interface HttpProxyForwarderOptions {
+  /**
+   * IP addresses and CIDR blocks of proxies in front of the proxy port (`proxy.http.trusted_proxies`): when the
+   * direct peer is one of them, its X-Forwarded-Host/-Proto/-Port are kept (X-Forwarded-For is always appended to).
+   */
+  readonly trustedProxies?: readonly string[];
+}
+
+/**
+ * The Forwarder port on http-proxy-3. A local upstream is reached through tunnel streams handed to the proxy
+ * by a keep-alive Agent per upstream connection (Piko's ReverseProxy with a custom dialer, plus reuse). A peer
+ * node is reached over a pooled keep-alive connection (Piko opens a TCP connection per forwarded request: its
+ * §15 #13).
+ */
+export class HttpProxyForwarder implements Forwarder {
+  private readonly caller: ProxyCaller;
+  private readonly peerAgent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
+  /** One stream pool per upstream connection; dropped with the connection. */
+  private readonly agents = new WeakMap<UpstreamConnection, UpstreamStreamAgent>();
+  private readonly trusted: TrustedProxies;
+
+  /** @throws Error when a trusted proxy entry is not an IP address or CIDR block (the config loader checks first). */
+  constructor(clock: Clock, options: HttpProxyForwarderOptions = {}) {
+    this.caller = new ProxyCaller(clock);
+    this.trusted = new TrustedProxies(options.trustedProxies ?? []);
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
+    return this.caller.web(req, res, this.callOptions(target, options));
+  }
+
+  forwardUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: ForwardTarget,
+    options: ForwardOptions,
+  ): Promise<ForwardOutcome> {
+    return this.caller.upgrade(req, socket, head, this.callOptions(target, options));
+  }
+
+  /** Closes pooled peer connections. */
+  close(): void {
+    this.peerAgent.destroy();
+  }
+
+  private callOptions(target: ForwardTarget, options: ForwardOptions): ProxyCallOptions {
+    if (target.kind === 'upstream') {
+      let agent = this.agents.get(target.upstream);
+      if (agent === undefined) {
+        agent = new UpstreamStreamAgent(target.upstream);
+        this.agents.set(target.upstream, agent);
+      }
+      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted };
+    }
+    // A peer node applies the X-Forwarded-* policy itself when it forwards to its upstream.
+    return { target: `http://${target.proxyAddr}`, agent: this.peerAgent, headerTimeoutMs: options.headerTimeoutMs };
+  }
+}

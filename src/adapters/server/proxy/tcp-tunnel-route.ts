@@ -1,0 +1,144 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Forwarder } from '../../../application/ports/forwarder.port.js';
+import type { Logger } from '../../../application/ports/logger.port.js';
+import type { TunnelStream } from '../../../application/ports/upstream-transport.port.js';
+import { SENT, type AttemptResult, type DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
+import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
+import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
+import { endpointFromPath } from '../../wire/endpoint-from-path.js';
+import { TCP_PATH } from '../../wire/routes.js';
+import { stripInternalHeaders } from './passes/strip-internal-headers.js';
+import type { TcpRouteMetrics } from './tcp-route-metrics.js';
+import { websocketHandshakeProblem } from './websocket-handshake.js';
+
+/** Default largest WebSocket message accepted on the TCP route (`proxy.tcp.max_message_bytes`). */
+export const DEFAULT_TCP_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Settings of the TCP route. */
+export interface TcpTunnelRouteSettings {
+  /** Largest WebSocket message accepted from a client; a larger one closes the tunnel with 1009. */
+  readonly maxMessageBytes: number;
+}
+
+/** Collaborators of the TCP route. */
+export interface TcpTunnelRouteDeps {
+  readonly dispatch: DispatchRequest;
+  readonly forwarder: Forwarder;
+  readonly log: Logger;
+  readonly metrics: TcpRouteMetrics;
+}
+
+/** A handler of the proxy's upgrade event; answers false for paths it does not own. */
+export type PikoUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+/**
+ * The proxy port's TCP route: a WebSocket whose binary payloads are piped to one stream to an upstream of the
+ * endpoint. The client's handshake is checked first, so that nothing is opened toward an upstream for a
+ * handshake that is bound to fail; a 502 JSON answers before the upgrade when no upstream exists. Then, as in
+ * Piko, the stream is opened before the upgrade completes, so that an upstream that has just gone away is
+ * replaced by another. From the moment it is opened, the stream is owned: its errors are handled, and it is
+ * destroyed if the upgrade does not complete. No idle or request timeout applies: a live TCP tunnel is never
+ * cut by the proxy.
+ */
+export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: TcpTunnelRouteDeps): PikoUpgradeHandler {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: settings.maxMessageBytes });
+  const { metrics } = deps;
+  let open = 0;
+
+  const tunnel = (ws: WebSocket, stream: TunnelStream, endpointId: EndpointId): void => {
+    ws.binaryType = 'nodebuffer';
+    open++;
+    metrics.opened.inc();
+    metrics.active.inc();
+    deps.log.debug('tcp tunnel opened', { 'endpoint-id': endpointId, open });
+    const counters = {
+      inbound: (n: number) => metrics.bytesInbound.inc(undefined, n),
+      outbound: (n: number) => metrics.bytesOutbound.inc(undefined, n),
+    };
+    void pipeStreamOverWebSocket(ws, stream, counters).then((end) => {
+      open--;
+      metrics.active.dec();
+      const why = end.clean ? {} : { reason: end.reason };
+      deps.log.debug('tcp tunnel closed', { 'endpoint-id': endpointId, clean: end.clean, ...why });
+    });
+  };
+
+  /** Opens a stream on a local upstream and upgrades; the stream is destroyed if the upgrade never completes. */
+  const openLocal = (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    endpointId: EndpointId,
+    openStream: () => TunnelStream,
+  ): AttemptResult => {
+    if (socket.destroyed) return SENT; // the client left while another upstream was tried: nothing to open
+    let stream: TunnelStream;
+    try {
+      stream = openStream();
+    } catch (err) {
+      return { sent: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    let upgraded = false;
+    const orphanError = (err: Error): void =>
+      deps.log.debug('tcp tunnel stream failed before the upgrade', { 'endpoint-id': endpointId, error: err.message });
+    stream.on('error', orphanError);
+    socket.once('close', () => {
+      if (!upgraded) stream.destroy();
+    });
+    stripInternalHeaders(req.headers);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      stream.off('error', orphanError);
+      if (stream.destroyed) {
+        ws.terminate();
+        return;
+      }
+      tunnel(ws, stream, endpointId);
+    });
+    return SENT;
+  };
+
+  return (req, socket, head) => {
+    const target = endpointFromPath(req.url, TCP_PATH);
+    if (target.kind === 'other') return false;
+    socket.on('error', () => socket.destroy());
+    if (target.kind === 'invalid') {
+      metrics.refused.inc({ reason: 'invalid_endpoint' });
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${target.problem}`);
+      return true;
+    }
+    const problem = websocketHandshakeProblem(req.method, req.headers);
+    if (problem !== undefined) {
+      metrics.refused.inc({ reason: 'bad_handshake' });
+      const reason = problem.status === 405 ? 'Method Not Allowed' : 'Bad Request';
+      writeJsonErrorToSocket(socket, problem.status, reason, problem.message, problem.headers);
+      return true;
+    }
+    const { endpointId } = target;
+    const forwarded = req.headers['x-piko-forward'] === 'true';
+    void deps.dispatch
+      .execute(endpointId, forwarded, (route) => {
+        if (route.kind === 'local') return openLocal(req, socket, head, endpointId, () => route.upstream.openStream());
+        // The peer terminates the WebSocket: hand it the upgrade as is.
+        req.headers['x-piko-forward'] = 'true';
+        const peer = { kind: 'node', proxyAddr: route.node.proxyAddr } as const;
+        void deps.forwarder.forwardUpgrade(req, socket, head, peer, { headerTimeoutMs: 0 });
+        return SENT;
+      })
+      .then(
+        (sent) => {
+          if (sent) return;
+          metrics.refused.inc({ reason: 'no_upstream' });
+          writeJsonErrorToSocket(socket, 502, 'Bad Gateway', ProxyErrors.noUpstreams);
+        },
+        (err: unknown) => {
+          deps.log.warn('tcp tunnel dispatch failed', { 'endpoint-id': endpointId, error: String(err) });
+          socket.destroy();
+        },
+      );
+    return true;
+  };
+}

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../../../application/ports/clock.port.js';
+import type { Logger } from '../../../application/ports/logger.port.js';
+import type { RegisterUpstream } from '../../../application/use-cases/register-upstream.use-case.js';
+import type { UnregisterUpstream } from '../../../application/use-cases/unregister-upstream.use-case.js';
+import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import { endpointFromPath } from '../../wire/endpoint-from-path.js';
+import { writeJsonError, writeJsonErrorToSocket } from '../../wire/json-error.js';
+import { MuxSession } from '../../wire/mux/index.js';
+import { UPSTREAM_PATH } from '../../wire/routes.js';
+import { MAX_WS_PAYLOAD, wsMuxTransport } from '../../wire/ws-mux-transport.js';
+import { WsUpstreamConnection } from './ws-upstream-connection.js';
+
+/** Settings of the upstream port. */
+export interface UpstreamServerSettings {
+  readonly maxStreamsPerSession: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveTimeoutMs: number;
+  /** Most mux control frames queued for an agent that does not read (default 1024, see `MuxSessionOptions`). */
+  readonly maxQueuedControlFrames?: number;
+  /** Largest WebSocket message accepted from an agent (default {@link MAX_WS_PAYLOAD}). */
+  readonly maxMessageBytes?: number;
+}
+
+/** Collaborators of the upstream port. */
+export interface UpstreamServerDeps {
+  readonly register: RegisterUpstream;
+  readonly unregister: UnregisterUpstream;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * The upstream port: agents connect with a WebSocket to `/piko/v1/upstream/:endpointId` (a base path before
+ * it is allowed) and the connection carries a yamux session on which this node opens a stream per request.
+ * Invalid endpoint IDs are refused with a 400 before the upgrade.
+ */
+export class WsUpstreamServer {
+  readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<WsUpstreamConnection>();
+  private nextId = 1;
+  private closing = false;
+
+  constructor(
+    private readonly settings: UpstreamServerSettings,
+    private readonly deps: UpstreamServerDeps,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: settings.maxMessageBytes ?? MAX_WS_PAYLOAD,
+    });
+    this.server = createServer((_req, res) =>
+      writeJsonError(res, 404, 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId'),
+    );
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+  }
+
+  /** Number of connected upstreams. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Refuses new connections (503, which agents retry elsewhere) and sends go-away on every session. */
+  goAwayAll(): void {
+    this.closing = true;
+    this.server.close();
+    for (const c of this.connections) c.goAway();
+  }
+
+  /** Closes every upstream connection and the listening socket. */
+  closeAll(): void {
+    this.closing = true;
+    this.server.close();
+    for (const c of [...this.connections]) c.close();
+    this.server.closeAllConnections();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const target = endpointFromPath(req.url, UPSTREAM_PATH);
+    if (target.kind === 'other') {
+      writeJsonErrorToSocket(socket, 404, 'Not Found', 'not found');
+      return;
+    }
+    if (target.kind === 'invalid') {
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${target.problem}`);
+      return;
+    }
+    if (this.closing) {
+      writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req));
+  }
+
+  private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage): void {
+    const transport = wsMuxTransport(ws, (error) => session.close(error));
+    const session = new MuxSession(transport, {
+      role: 'server',
+      clock: this.deps.clock,
+      maxStreams: this.settings.maxStreamsPerSession,
+      keepAliveIntervalMs: this.settings.keepaliveIntervalMs,
+      keepAliveTimeoutMs: this.settings.keepaliveTimeoutMs,
+      ...(this.settings.maxQueuedControlFrames !== undefined
+        ? { maxQueuedControlFrames: this.settings.maxQueuedControlFrames }
+        : {}),
+    });
+    const remote = req.socket.remoteAddress ?? '';
+    const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointId, remote, session);
+    this.connections.add(connection);
+    session.on('stream', (stream: Duplex) => {
+      // Agents never open streams in this protocol: refuse politely.
+      stream.destroy();
+    });
+    session.on('goaway', () => this.deps.unregister.execute(connection, 'go-away'));
+    session.once('close', (err?: Error) => {
+      this.connections.delete(connection);
+      this.deps.unregister.execute(connection, err === undefined ? 'closed' : err.message);
+    });
+    this.deps.register.execute(connection);
+  }
+}

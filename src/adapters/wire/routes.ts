@@ -1,0 +1,10 @@
+/**
+ * The routes both sides of the wire agree on (Piko §3): agents register on the upstream port's upstream route,
+ * clients open TCP tunnels on the proxy port's TCP route. Each path follows any base path of the configured URL.
+ */
+
+/** Path of the upstream route, after any base path: `/piko/v1/upstream/:endpointId` (no underscore, as Piko). */
+export const UPSTREAM_PATH = '/piko/v1/upstream/';
+
+/** Path of the TCP route after any base path (Piko's `/_piko/v1/tcp/:endpointId`). */
+export const TCP_PATH = '/_piko/v1/tcp/';

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configFileSchema } from '../../../../../src/adapters/platform/config/config-file.schema.js';
+import { schemaLeaves } from '../../../../../src/adapters/platform/config/schema-tools.js';
+import { serverConfigSchema } from '../../../../../src/adapters/platform/config/server-config.schema.js';
+import { itFollowsTheConventions } from './schema-conventions.js';
+
+const defaults = new Map(schemaLeaves(serverConfigSchema).map(({ path, field }) => [path, field.default]));
+
+describe('serverConfigSchema', () => {
+  itFollowsTheConventions(serverConfigSchema, 'PIKO_');
+
+  describe('having Piko defaults (§16)', () => {
+    const table: readonly [string, unknown][] = [
+      ['proxy.bind_addr', ':8000'],
+      ['proxy.advertise_addr', ''],
+      ['proxy.timeout', '30s'],
+      ['proxy.access_log.level', 'info'],
+      ['proxy.access_log.disable', false],
+      ['proxy.http.read_timeout', '10s'],
+      ['proxy.http.read_header_timeout', '10s'],
+      ['proxy.http.write_timeout', '10s'],
+      ['proxy.http.idle_timeout', '5m'],
+      ['proxy.http.max_header_bytes', 1_048_576],
+      ['upstream.bind_addr', ':8001'],
+      ['upstream.max_streams_per_session', 8192],
+      ['upstream.keepalive_interval', '30s'],
+      ['upstream.keepalive_timeout', '10s'],
+      ['upstream.max_queued_control_frames', 1024],
+      ['upstream.max_message_bytes', 4_194_304],
+      ['upstream.rebalance.threshold', 0],
+      ['upstream.rebalance.shed_rate', 0.005],
+      ['upstream.rebalance.min_conns', 50],
+      ['admin.bind_addr', ':8002'],
+      ['cluster.node_id', ''],
+      ['cluster.join_timeout', '1m'],
+      ['cluster.abort_if_join_fails', true],
+      ['cluster.gossip.bind_addr', ':8003'],
+      ['cluster.gossip.interval', '100ms'],
+      ['cluster.gossip.max_packet_size', 1400],
+      ['log.level', 'info'],
+      ['log.subsystems', []],
+      ['grace_period', '1m'],
+    ];
+    for (const [path, value] of table) {
+      it(`${path} defaults to ${JSON.stringify(value)}`, () => assert.deepEqual(defaults.get(path), value));
+    }
+  });
+
+  it('accepts every Piko server key of §2.2', () => {
+    const pikoKeys = [
+      'proxy.auth.hmac_secret_key', 'proxy.auth.rsa_public_key', 'proxy.auth.ecdsa_public_key', 'proxy.auth.audience',
+      'proxy.auth.issuer', 'proxy.auth.disable_disconnect_on_expiry', 'proxy.auth.jwks.endpoint', 'proxy.auth.jwks.cache_ttl',
+      'proxy.auth.jwks.timeout', 'proxy.tls.cert', 'proxy.tls.key', 'proxy.tls.client_cas', 'proxy.tls.client.cert',
+      'proxy.tls.client.key', 'proxy.tls.client.root_cas', 'proxy.tls.client.insecure_skip_verify',
+      'proxy.tls.client.server_name', 'upstream.advertise_addr', 'upstream.auth.issuer', 'upstream.tls.cert',
+      'upstream.tenants', 'admin.advertise_addr', 'admin.auth.audience', 'admin.tls.key', 'cluster.node_id_prefix',
+      'cluster.join', 'cluster.gossip.advertise_addr',
+    ];
+    for (const key of pikoKeys) assert.ok(defaults.has(key), key);
+  });
+
+  it('marks auth, TLS and tenants as rejected when set, rebalance, join and gossip as warnings', () => {
+    for (const { path, field } of schemaLeaves(serverConfigSchema)) {
+      if (/\.(auth|tls)\.|\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
+      else if (/rebalance|cluster\.(join|abort|gossip)/.test(path)) assert.equal(field.inactive, 'warn', path);
+      else assert.equal(field.inactive, undefined, path);
+    }
+  });
+
+  it('hides secrets from messages', () => {
+    const secret = schemaLeaves(serverConfigSchema).filter(({ field }) => field.sensitive === true).map(({ path }) => path);
+    assert.deepEqual(secret, ['proxy.auth.hmac_secret_key', 'upstream.auth.hmac_secret_key', 'admin.auth.hmac_secret_key']);
+  });
+});
+
+describe('configFileSchema', () => {
+  itFollowsTheConventions(configFileSchema, 'PIKO_');
+
+  it('has --config.path and --config.expand-env', () => {
+    assert.deepEqual(
+      schemaLeaves(configFileSchema).map(({ field }) => [field.arg, field.env]),
+      [
+        ['config.path', 'PIKO_CONFIG_PATH'],
+        ['config.expand-env', 'PIKO_CONFIG_EXPAND_ENV'],
+      ],
+    );
+  });
+});
