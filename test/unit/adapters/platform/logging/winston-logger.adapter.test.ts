@@ -115,6 +115,19 @@ describe('createWinstonLogger', () => {
       assert.deepEqual(records().map((record) => record.message), ['via log warn', 'via log error']);
     });
 
+    it('writes log() at an unknown level as error, naming the level', () => {
+      const { logger, records } = harness({ level: 'error' });
+      logger.log('trace' as LogLevel, 'odd level', { a: 1 });
+
+      assert.deepEqual(records()[0], {
+        time: '2026-11-22T02:17:19.123Z',
+        level: 'error',
+        message: 'odd level',
+        a: 1,
+        'invalid-level': 'trace',
+      });
+    });
+
     it('rejects an unknown configured level', () => {
       assert.throws(() => harness({ level: 'trace' as LogLevel }), /invalid log level "trace"/);
     });
