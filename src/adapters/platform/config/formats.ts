@@ -28,6 +28,12 @@ export interface ConfigFormat {
   readonly textual?: boolean;
 }
 
+/**
+ * Smallest `cluster.gossip.max_packet_size`: the gossip codec needs 1,092 bytes for its largest entry with
+ * the longest node ID and address, and refuses less than this at start-up. 65,507 is the UDP payload limit.
+ */
+export const MIN_PACKET_SIZE = 1200;
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const PROTOCOLS = ['http', 'tcp'] as const;
 /** RFC 9110 token characters: what a header name may contain. */
@@ -88,12 +94,12 @@ function enumeration(values: readonly string[], hint: string): ConfigFormat {
   };
 }
 
-function integer(min: number, hint: string, reason: string): ConfigFormat {
+function integer(min: number, hint: string, reason: string, max = Number.MAX_SAFE_INTEGER): ConfigFormat {
   return {
     hint,
     flag: 'value',
     validate(value) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(reason);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) fail(reason);
     },
     coerce: (text) => (/^-?\d+$/.test(text) ? Number(text) : text),
   };
@@ -189,6 +195,7 @@ const FORMATS = {
   'positive-int': integer(1, 'int', 'must be a positive integer'),
   uint: integer(0, 'int', 'must be an integer >= 0'),
   'idle-conns': integer(-1, 'int', 'must be an integer >= -1 (-1 = unlimited)'),
+  'packet-size': integer(MIN_PACKET_SIZE, 'bytes', `must be an integer between ${MIN_PACKET_SIZE} and 65507`, 65_507),
   'non-negative-number': number(Number.MAX_VALUE, 'must be a number >= 0'),
   ratio: number(1, 'must be a number between 0 and 1'),
   text: stringMatching(() => true, 'string', 'must be a string', true),

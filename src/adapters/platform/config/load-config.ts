@@ -188,6 +188,7 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
         maxConnectionsPerIp: values.count('proxy.http.max_connections_per_ip'),
       },
       tcp: { maxMessageBytes: values.count('proxy.tcp.max_message_bytes') },
+      upstreamWaitMs: values.ms('proxy.upstream_wait'),
     },
     upstream: {
       bindAddr: values.text('upstream.bind_addr'),
@@ -197,9 +198,27 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
       keepaliveTimeoutMs: values.ms('upstream.keepalive_timeout'),
       maxQueuedControlFrames: values.count('upstream.max_queued_control_frames'),
       maxMessageBytes: values.count('upstream.max_message_bytes'),
+      rebalance: {
+        threshold: values.count('upstream.rebalance.threshold'),
+        shedRate: values.count('upstream.rebalance.shed_rate'),
+        minConns: values.count('upstream.rebalance.min_conns'),
+      },
     },
     admin: { bindAddr: values.text('admin.bind_addr'), advertiseAddr: values.text('admin.advertise_addr') },
-    cluster: { nodeId, nodeIdPrefix },
+    cluster: {
+      nodeId,
+      nodeIdPrefix,
+      join: values.list('cluster.join'),
+      joinTimeoutMs: values.ms('cluster.join_timeout'),
+      abortIfJoinFails: values.flag('cluster.abort_if_join_fails'),
+      gossip: {
+        bindAddr: values.text('cluster.gossip.bind_addr'),
+        advertiseAddr: values.text('cluster.gossip.advertise_addr'),
+        intervalMs: values.ms('cluster.gossip.interval'),
+        maxPacketSize: values.count('cluster.gossip.max_packet_size'),
+        secretKey: values.text('cluster.gossip.secret_key'),
+      },
+    },
     log: logConfig(values),
     gracePeriodMs: values.ms('grace_period'),
   };

@@ -1,8 +1,8 @@
+import { MIN_PACKET_SIZE } from './formats.js';
 import { accessLogTree, LOG_TREE } from './shared-schema.js';
 import { defineSchema, type SchemaTree } from './schema-tools.js';
 
 const NOT_YET = 'Not supported yet: setting it is an error.';
-const UNUSED = 'Accepted for Piko compatibility, not used yet.';
 
 /** Piko's JWT verification group (`<port>.auth`), accepted so Piko configs load; setting any key is rejected. */
 function authTree(port: string): SchemaTree {
@@ -53,7 +53,7 @@ function tlsTree(port: string): SchemaTree {
 /**
  * Schema of `piko-ts server`, keyed like Piko's server YAML (§2.2 of the Piko notes). Defaults are Piko's;
  * `upstream.max_streams_per_session` and `upstream.keepalive_*` are ours. Piko's auth, TLS and tenant keys
- * are accepted but rejected when set; its rebalance, join and gossip keys are accepted with a warning.
+ * are accepted but rejected when set.
  */
 export const serverConfigSchema = defineSchema(
   {
@@ -68,6 +68,11 @@ export const serverConfigSchema = defineSchema(
         doc: 'Longest wait for the response headers, counted from the end of the request body; 0 turns it off. Never cuts an upload, a response body or an open WebSocket.',
         format: 'duration',
         default: '30s',
+      },
+      upstream_wait: {
+        doc: 'How long a request for an endpoint with no upstream on any node waits for one to connect (an agent moving after its node drained); 0 fails it at once (piko-ts only).',
+        format: 'duration',
+        default: '0s',
       },
       access_log: accessLogTree('proxy'),
       http: {
@@ -144,18 +149,12 @@ export const serverConfigSchema = defineSchema(
       auth: authTree('upstream'),
       rebalance: {
         threshold: {
-          doc: `Shed connections when above the cluster average by this fraction; 0 disables. ${UNUSED}`,
+          doc: 'Shed agent connections when this node holds more than the cluster average by this fraction (0.2: 20 % above); 0 turns rebalancing off.',
           format: 'non-negative-number',
           default: 0,
-          inactive: 'warn',
         },
-        shed_rate: {
-          doc: `Largest fraction of the cluster average shed per second. ${UNUSED}`,
-          format: 'ratio',
-          default: 0.005,
-          inactive: 'warn',
-        },
-        min_conns: { doc: `Do not rebalance below this many connections. ${UNUSED}`, format: 'uint', default: 50, inactive: 'warn' },
+        shed_rate: { doc: 'Largest fraction of the cluster average shed per second.', format: 'ratio', default: 0.005 },
+        min_conns: { doc: 'Do not rebalance a node holding fewer connections than this.', format: 'uint', default: 50 },
       },
       tls: tlsTree('upstream'),
       tenants: {
@@ -183,14 +182,36 @@ export const serverConfigSchema = defineSchema(
         default: '',
       },
       node_id_prefix: { doc: 'Prefix of a generated node ID (such as a pod name and -).', format: 'node-id-prefix', default: '' },
-      join: { doc: `Addresses of cluster members to join. ${UNUSED}`, format: 'address-list', default: [], inactive: 'warn' },
-      join_timeout: { doc: `Upper bound on the join retries. ${UNUSED}`, format: 'nonzero-duration', default: '1m', inactive: 'warn' },
-      abort_if_join_fails: { doc: `Exit when joining fails. ${UNUSED}`, format: 'bool', default: true, inactive: 'warn' },
+      join: {
+        doc: 'Addresses (host or host:port; a DNS name joins every A/AAAA record) of cluster members to join at start-up; empty starts a new cluster.',
+        format: 'address-list',
+        default: [],
+      },
+      join_timeout: { doc: 'Upper bound on the join retries (with backoff).', format: 'nonzero-duration', default: '1m' },
+      abort_if_join_fails: {
+        doc: 'Exit when no member could be joined within join_timeout; otherwise start as a cluster of one.',
+        format: 'bool',
+        default: true,
+      },
       gossip: {
-        bind_addr: { doc: `Gossip listen address (TCP and UDP). ${UNUSED}`, format: 'bind-addr', default: ':8003', inactive: 'warn' },
-        advertise_addr: { doc: `Gossip address given to peers. ${UNUSED}`, format: 'advertise-addr', default: '', inactive: 'warn' },
-        interval: { doc: `Gossip round period. ${UNUSED}`, format: 'nonzero-duration', default: '100ms', inactive: 'warn' },
-        max_packet_size: { doc: `Largest gossip datagram. ${UNUSED}`, format: 'positive-int', default: 1400, inactive: 'warn' },
+        bind_addr: { doc: 'Listen address of the membership gossip between cluster nodes.', format: 'bind-addr', default: ':8003' },
+        advertise_addr: {
+          doc: 'Gossip address given to peers; resolved at start-up from bind_addr when empty.',
+          format: 'advertise-addr',
+          default: '',
+        },
+        interval: { doc: 'Gossip round period; failure detection timings scale with it.', format: 'nonzero-duration', default: '100ms' },
+        max_packet_size: {
+          doc: `Largest gossip datagram, in bytes (${MIN_PACKET_SIZE} to 65507); larger state is spread over several rounds.`,
+          format: 'packet-size',
+          default: 1400,
+        },
+        secret_key: {
+          doc: 'Shared key authenticating every gossip message (HMAC); others are dropped. Empty: no authentication. Prefer PIKO_CLUSTER_GOSSIP_SECRET_KEY to the flag (piko-ts only).',
+          format: 'text',
+          default: '',
+          sensitive: true,
+        },
       },
     },
     log: LOG_TREE,

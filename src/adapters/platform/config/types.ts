@@ -54,6 +54,8 @@ export interface ServerConfig {
     };
     /** The TCP route (`/_piko/v1/tcp/:endpointId`). */
     readonly tcp: { readonly maxMessageBytes: number };
+    /** How long a request for an endpoint with no upstream on any node waits for one to appear; 0 = off. */
+    readonly upstreamWaitMs: number;
   };
   readonly upstream: {
     readonly bindAddr: string;
@@ -66,10 +68,38 @@ export interface ServerConfig {
     readonly maxQueuedControlFrames: number;
     /** Largest WebSocket message accepted from an agent. */
     readonly maxMessageBytes: number;
+    /**
+     * Shedding of agent connections by a node above the cluster average: `threshold` is the fraction above
+     * the average that triggers it (0 = off), `shedRate` the largest fraction of the average shed per second,
+     * `minConns` the count below which a node never sheds.
+     */
+    readonly rebalance: { readonly threshold: number; readonly shedRate: number; readonly minConns: number };
   };
   readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string };
-  /** `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters. */
-  readonly cluster: { readonly nodeId: string; readonly nodeIdPrefix: string };
+  /**
+   * `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters.
+   * `join` lists members to join (host or host:port, as written); an empty list starts a new cluster.
+   */
+  readonly cluster: {
+    readonly nodeId: string;
+    readonly nodeIdPrefix: string;
+    readonly join: readonly string[];
+    /** Never 0. */
+    readonly joinTimeoutMs: number;
+    readonly abortIfJoinFails: boolean;
+    /**
+     * `advertiseAddr` is `''` when not configured: the runtime resolves it at start-up from `bindAddr`.
+     * `intervalMs` is never 0; `maxPacketSize` is 1200 to 65507 bytes; `secretKey` `''` turns message
+     * authentication off.
+     */
+    readonly gossip: {
+      readonly bindAddr: string;
+      readonly advertiseAddr: string;
+      readonly intervalMs: number;
+      readonly maxPacketSize: number;
+      readonly secretKey: string;
+    };
+  };
   readonly log: LogConfig;
   /** Total budget for a graceful shutdown; never 0. */
   readonly gracePeriodMs: number;

@@ -26,6 +26,10 @@ const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly
   'positive-int': { ok: [1, 8192], bad: [[0, 'must be a positive integer'], [1.5, 'must be a positive integer'], ['12', 'must be a positive integer']] },
   uint: { ok: [0, 50], bad: [[-1, 'must be an integer >= 0']] },
   'idle-conns': { ok: [-1, 0, 100], bad: [[-2, 'must be an integer >= -1 (-1 = unlimited)']] },
+  'packet-size': {
+    ok: [1200, 1400, 65_507],
+    bad: [[1199, 'must be an integer between 1200 and 65507'], [65_508, 'must be an integer between 1200 and 65507'], [1400.5, 'must be an integer between 1200 and 65507'], ['1400', 'must be an integer between 1200 and 65507']],
+  },
   'non-negative-number': { ok: [0, 0.5, 3], bad: [[-0.1, 'must be a number >= 0'], ['1', 'must be a number >= 0']] },
   ratio: { ok: [0, 0.005, 1], bad: [[1.1, 'must be a number between 0 and 1']] },
   text: { ok: ['', 'anything'], bad: [[1, 'must be a string'], [null, 'must be a string']] },
@@ -95,6 +99,7 @@ describe('CONFIG_FORMATS', () => {
       ['positive-int', '8192', 8192],
       ['positive-int', '12abc', '12abc'],
       ['idle-conns', '-1', -1],
+      ['packet-size', '1500', 1500],
       ['ratio', '0.5', 0.5],
       ['ratio', '1e3', '1e3'],
       ['header-list', 'X-A, x-b,,', ['X-A', 'x-b']],

@@ -26,6 +26,7 @@ const SAMPLES: Readonly<Record<FormatName, unknown>> = {
   'positive-int': 4242,
   uint: 7,
   'idle-conns': -1,
+  'packet-size': 1500,
   'non-negative-number': 0.5,
   ratio: 0.5,
   text: 'sample',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { generateNodeIdSuffix, loadServerConfig } from '../../../../../src/adapters/platform/config/load-config.js';
 import type { AccessLogConfig, ServerConfig } from '../../../../../src/adapters/platform/config/types.js';
@@ -31,6 +32,7 @@ const DEFAULTS: ServerConfig = {
       maxConnectionsPerIp: 0,
     },
     tcp: { maxMessageBytes: 4_194_304 },
+    upstreamWaitMs: 0,
   },
   upstream: {
     bindAddr: ':8001',
@@ -40,9 +42,17 @@ const DEFAULTS: ServerConfig = {
     keepaliveTimeoutMs: 10_000,
     maxQueuedControlFrames: 1024,
     maxMessageBytes: 4_194_304,
+    rebalance: { threshold: 0, shedRate: 0.005, minConns: 50 },
   },
   admin: { bindAddr: ':8002', advertiseAddr: '' },
-  cluster: { nodeId: 'abc1234', nodeIdPrefix: '' },
+  cluster: {
+    nodeId: 'abc1234',
+    nodeIdPrefix: '',
+    join: [],
+    joinTimeoutMs: 60_000,
+    abortIfJoinFails: true,
+    gossip: { bindAddr: ':8003', advertiseAddr: '', intervalMs: 100, maxPacketSize: 1400, secretKey: '' },
+  },
   log: { level: 'info', subsystems: [] },
   gracePeriodMs: 60_000,
 };
@@ -65,6 +75,7 @@ proxy:
     write_timeout: 0
     idle_timeout: 1h30m
     max_header_bytes: 65536
+  upstream_wait: 5s
 upstream:
   bind_addr: "[::1]:9001"
   advertise_addr: "node-a.internal:9001"
@@ -73,12 +84,25 @@ upstream:
   keepalive_timeout: 5s
   max_queued_control_frames: 64
   max_message_bytes: 1048576
+  rebalance:
+    threshold: 0.2
+    shed_rate: 0.01
+    min_conns: 10
 admin:
   bind_addr: "localhost:0"
   advertise_addr: "10.0.0.1:9002"
 cluster:
   node_id: node-a
   node_id_prefix: pod-
+  join: [piko-0.piko, "10.0.0.2:8003"]
+  join_timeout: 30s
+  abort_if_join_fails: false
+  gossip:
+    bind_addr: "10.0.0.1:9003"
+    advertise_addr: "node-a.internal:9003"
+    interval: 200ms
+    max_packet_size: 9000
+    secret_key: gossip-secret
 log:
   level: debug
   subsystems: [proxy, upstream]
@@ -98,6 +122,7 @@ const FULL: ServerConfig = {
     },
     http: { readTimeoutMs: 60_000, readHeaderTimeoutMs: 2_000, writeTimeoutMs: 0, idleTimeoutMs: 5_400_000, maxHeaderBytes: 65_536, trustedProxies: [], maxConnectionsPerIp: 0 },
     tcp: { maxMessageBytes: 4_194_304 },
+    upstreamWaitMs: 5_000,
   },
   upstream: {
     bindAddr: '[::1]:9001',
@@ -107,9 +132,17 @@ const FULL: ServerConfig = {
     keepaliveTimeoutMs: 5_000,
     maxQueuedControlFrames: 64,
     maxMessageBytes: 1_048_576,
+    rebalance: { threshold: 0.2, shedRate: 0.01, minConns: 10 },
   },
   admin: { bindAddr: 'localhost:0', advertiseAddr: '10.0.0.1:9002' },
-  cluster: { nodeId: 'node-a', nodeIdPrefix: 'pod-' },
+  cluster: {
+    nodeId: 'node-a',
+    nodeIdPrefix: 'pod-',
+    join: ['piko-0.piko', '10.0.0.2:8003'],
+    joinTimeoutMs: 30_000,
+    abortIfJoinFails: false,
+    gossip: { bindAddr: '10.0.0.1:9003', advertiseAddr: 'node-a.internal:9003', intervalMs: 200, maxPacketSize: 9000, secretKey: 'gossip-secret' },
+  },
   log: { level: 'debug', subsystems: ['proxy', 'upstream'] },
   gracePeriodMs: 120_000,
 };
@@ -155,6 +188,12 @@ describe('loadServerConfig', () => {
       const { config } = server([], {}, 'proxy:\n  http:\n    max_header_bytes: "4096"\n  access_log:\n    disable: "true"\n');
       assert.equal(config.proxy.http.maxHeaderBytes, 4096);
       assert.equal(config.proxy.accessLog.disable, true);
+    });
+
+    it('loads the commented example config/server.yaml to the defaults, so it documents them', () => {
+      const path = fileURLToPath(new URL('../../../../../../config/server.yaml', import.meta.url));
+      const result = loaded(loadServerConfig(['--config.path', path], {}, { nodeIdSuffix: () => 'abc1234' }));
+      assert.deepEqual(result, { kind: 'config', config: DEFAULTS, warnings: [] });
     });
 
     it('reads the file from disk by default', () => {
@@ -452,23 +491,64 @@ describe('loadServerConfig', () => {
       );
     });
 
-    it('warns about rebalance, join and gossip settings', () => {
-      const yaml = 'cluster:\n  join: [node-b]\n  gossip:\n    interval: 50ms\nupstream:\n  rebalance:\n    threshold: 0.2\n';
-      const { config, warnings } = server([], {}, yaml);
-      assert.deepEqual(config, DEFAULTS);
-      assert.deepEqual(warnings, [
-        'config: upstream.rebalance.threshold: accepted for Piko compatibility but not used by piko-ts yet; ignored',
-        'config: cluster.join: accepted for Piko compatibility but not used by piko-ts yet; ignored',
-        'config: cluster.gossip.interval: accepted for Piko compatibility but not used by piko-ts yet; ignored',
-      ]);
+  });
+
+  describe('having cluster, rebalance and upstream-wait settings (issue 10)', () => {
+    // [key, flag value, PIKO_* value, read, value from the flag, value from the variable]
+    const table: readonly [string, string, string, (c: ServerConfig) => unknown, unknown, unknown][] = [
+      ['cluster.join', 'piko-0.piko,10.0.0.2:8003', 'a, b:1', (c) => c.cluster.join, ['piko-0.piko', '10.0.0.2:8003'], ['a', 'b:1']],
+      ['cluster.join_timeout', '10s', '2m', (c) => c.cluster.joinTimeoutMs, 10_000, 120_000],
+      ['cluster.abort_if_join_fails', 'false', 'f', (c) => c.cluster.abortIfJoinFails, false, false],
+      ['cluster.gossip.bind_addr', '127.0.0.1:7946', '[::1]:7946', (c) => c.cluster.gossip.bindAddr, '127.0.0.1:7946', '[::1]:7946'],
+      ['cluster.gossip.advertise_addr', '10.0.0.9:7946', 'node-a:7946', (c) => c.cluster.gossip.advertiseAddr, '10.0.0.9:7946', 'node-a:7946'],
+      ['cluster.gossip.interval', '50ms', '1s', (c) => c.cluster.gossip.intervalMs, 50, 1_000],
+      ['cluster.gossip.max_packet_size', '1200', '65507', (c) => c.cluster.gossip.maxPacketSize, 1200, 65_507],
+      ['cluster.gossip.secret_key', 'from-flag', 'from-env', (c) => c.cluster.gossip.secretKey, 'from-flag', 'from-env'],
+      ['proxy.upstream_wait', '5s', '1m30s', (c) => c.proxy.upstreamWaitMs, 5_000, 90_000],
+      ['upstream.rebalance.threshold', '0.25', '3', (c) => c.upstream.rebalance.threshold, 0.25, 3],
+      ['upstream.rebalance.shed_rate', '0.1', '1', (c) => c.upstream.rebalance.shedRate, 0.1, 1],
+      ['upstream.rebalance.min_conns', '0', '500', (c) => c.upstream.rebalance.minConns, 0, 500],
+    ];
+    for (const [key, flagValue, envValue, read, fromFlag, fromEnv] of table) {
+      const flag = `--${key.replaceAll('_', '-')}`;
+      const variable = `PIKO_${key.toUpperCase().replaceAll('.', '_')}`;
+      it(`reads ${key} from ${flag} and ${variable}, over its default`, () => {
+        assert.notDeepEqual(read(DEFAULTS), fromFlag);
+        assert.deepEqual(read(server([`${flag}=${flagValue}`]).config), fromFlag);
+        assert.deepEqual(read(server([], { [variable]: envValue }).config), fromEnv);
+        assert.deepEqual(server([`${flag}=${flagValue}`]).warnings, [], 'active: no warning');
+      });
+    }
+
+    const bad: readonly [readonly string[], Record<string, string>, string | undefined, string][] = [
+      [['--cluster.join', 'a b'], {}, undefined, 'config: cluster.join: must be a list of host or host:port (got ["a b"] from --cluster.join)'],
+      [['--cluster.join-timeout', '0'], {}, undefined, 'config: cluster.join_timeout: must be a non-zero duration like 30s (got "0" from --cluster.join-timeout)'],
+      [[], { PIKO_CLUSTER_ABORT_IF_JOIN_FAILS: 'nope' }, undefined, 'config: cluster.abort_if_join_fails: must be true or false (got "nope" from PIKO_CLUSTER_ABORT_IF_JOIN_FAILS)'],
+      [['--cluster.gossip.bind-addr', '8003'], {}, undefined, 'config: cluster.gossip.bind_addr: must be host:port like :8000, 127.0.0.1:8000 or [::1]:8000 (got "8003" from --cluster.gossip.bind-addr)'],
+      [[], {}, 'cluster:\n  gossip:\n    advertise_addr: ":8003"\n', 'config: cluster.gossip.advertise_addr: must be empty (inferred) or host:port with a host and a non-zero port, like 10.0.0.1:8000 (got ":8003")'],
+      [['--cluster.gossip.interval', '0'], {}, undefined, 'config: cluster.gossip.interval: must be a non-zero duration like 30s (got "0" from --cluster.gossip.interval)'],
+      [['--cluster.gossip.max-packet-size', '512'], {}, undefined, 'config: cluster.gossip.max_packet_size: must be an integer between 1200 and 65507 (got 512 from --cluster.gossip.max-packet-size)'],
+      [[], { PIKO_CLUSTER_GOSSIP_MAX_PACKET_SIZE: '65508' }, undefined, 'config: cluster.gossip.max_packet_size: must be an integer between 1200 and 65507 (got 65508 from PIKO_CLUSTER_GOSSIP_MAX_PACKET_SIZE)'],
+      [[], {}, 'cluster:\n  gossip:\n    secret_key: [s3cr3t]\n', 'config: cluster.gossip.secret_key: must be a string'],
+      [['--proxy.upstream-wait', '5'], {}, undefined, 'config: proxy.upstream_wait: must be a duration like 30s (got "5" from --proxy.upstream-wait)'],
+      [[], { PIKO_UPSTREAM_REBALANCE_THRESHOLD: '-1' }, undefined, 'config: upstream.rebalance.threshold: must be a number >= 0 (got "-1" from PIKO_UPSTREAM_REBALANCE_THRESHOLD)'],
+      [['--upstream.rebalance.shed-rate', '2'], {}, undefined, 'config: upstream.rebalance.shed_rate: must be a number between 0 and 1 (got 2 from --upstream.rebalance.shed-rate)'],
+      [[], {}, 'upstream:\n  rebalance:\n    min_conns: -1\n', 'config: upstream.rebalance.min_conns: must be an integer >= 0 (got -1)'],
+    ];
+    for (const [argv, env, yaml, message] of bad) {
+      it(message, () => assertConfigError(() => server(argv, env, yaml), 'CONFIG_INVALID_VALUE', message));
+    }
+
+    it('leaves an empty gossip advertise address empty, to be resolved at start-up, with or without a bind host', () => {
+      for (const bind of [':8003', '10.0.0.1:8003']) {
+        assert.equal(server(['--cluster.gossip.bind-addr', bind]).config.cluster.gossip.advertiseAddr, '');
+      }
     });
 
-    it('still validates them', () => {
-      assertConfigError(
-        () => server(['--cluster.gossip.interval', '0']),
-        'CONFIG_INVALID_VALUE',
-        'config: cluster.gossip.interval: must be a non-zero duration like 30s (got "0" from --cluster.gossip.interval)',
-      );
+    it('accepts the packet size limits and a join list of DNS names, IPs and host:port', () => {
+      assert.equal(server(['--cluster.gossip.max-packet-size', '65507']).config.cluster.gossip.maxPacketSize, 65_507);
+      const { config } = server([], {}, 'cluster:\n  join:\n    - piko.default.svc.cluster.local\n    - 10.0.0.2\n    - "[fd00::2]:8003"\n');
+      assert.deepEqual(config.cluster.join, ['piko.default.svc.cluster.local', '10.0.0.2', '[fd00::2]:8003']);
     });
   });
 

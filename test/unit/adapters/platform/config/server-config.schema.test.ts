@@ -22,6 +22,7 @@ describe('serverConfigSchema', () => {
       ['proxy.http.write_timeout', '10s'],
       ['proxy.http.idle_timeout', '5m'],
       ['proxy.http.max_header_bytes', 1_048_576],
+      ['proxy.upstream_wait', '0s'],
       ['upstream.bind_addr', ':8001'],
       ['upstream.max_streams_per_session', 8192],
       ['upstream.keepalive_interval', '30s'],
@@ -33,11 +34,14 @@ describe('serverConfigSchema', () => {
       ['upstream.rebalance.min_conns', 50],
       ['admin.bind_addr', ':8002'],
       ['cluster.node_id', ''],
+      ['cluster.join', []],
       ['cluster.join_timeout', '1m'],
       ['cluster.abort_if_join_fails', true],
       ['cluster.gossip.bind_addr', ':8003'],
       ['cluster.gossip.interval', '100ms'],
+      ['cluster.gossip.advertise_addr', ''],
       ['cluster.gossip.max_packet_size', 1400],
+      ['cluster.gossip.secret_key', ''],
       ['log.level', 'info'],
       ['log.subsystems', []],
       ['grace_period', '1m'],
@@ -60,17 +64,16 @@ describe('serverConfigSchema', () => {
     for (const key of pikoKeys) assert.ok(defaults.has(key), key);
   });
 
-  it('marks auth, TLS and tenants as rejected when set, rebalance, join and gossip as warnings', () => {
+  it('marks auth, TLS and tenants as rejected when set, and every other key active (rebalance, join and gossip too)', () => {
     for (const { path, field } of schemaLeaves(serverConfigSchema)) {
       if (/\.(auth|tls)\.|\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
-      else if (/rebalance|cluster\.(join|abort|gossip)/.test(path)) assert.equal(field.inactive, 'warn', path);
       else assert.equal(field.inactive, undefined, path);
     }
   });
 
   it('hides secrets from messages', () => {
     const secret = schemaLeaves(serverConfigSchema).filter(({ field }) => field.sensitive === true).map(({ path }) => path);
-    assert.deepEqual(secret, ['proxy.auth.hmac_secret_key', 'upstream.auth.hmac_secret_key', 'admin.auth.hmac_secret_key']);
+    assert.deepEqual(secret, ['proxy.auth.hmac_secret_key', 'upstream.auth.hmac_secret_key', 'admin.auth.hmac_secret_key', 'cluster.gossip.secret_key']);
   });
 });
 
