@@ -33,3 +33,4 @@ export {
 } from './frame.js';
 export { MuxSession, type MuxSessionEvents, type MuxSessionOptions } from './session.js';
 export { MuxStream } from './stream.js';
+export type { MuxStreamState } from './stream-state.js';

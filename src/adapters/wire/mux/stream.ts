@@ -4,6 +4,17 @@ import { writeHeader } from './codec.js';
 import { MuxProtocolError, MuxSessionClosedError, MuxStreamResetError, MuxTimeoutError } from './errors.js';
 import { Flag, FrameType, HEADER_LENGTH, INITIAL_STREAM_WINDOW } from './frame.js';
 import type { MuxSession } from './session.js';
+import {
+  afterAckReceived,
+  afterAckSent,
+  afterLocalFin,
+  afterRemoteFin,
+  isFinished,
+  isLocalOpen,
+  isRemoteOpen,
+  owesAck,
+  type MuxStreamState,
+} from './stream-state.js';
 
 /** Payloads at least this large are sent as views of the caller's buffer rather than copied into the frame. */
 const ZERO_COPY_MIN = 16 * 1024;
@@ -80,16 +91,8 @@ export class MuxStream extends Duplex {
   #sendWindow = INITIAL_STREAM_WINDOW;
   /** Bytes the peer may still send us (credit granted and not yet used). */
   #recvWindow = INITIAL_STREAM_WINDOW;
-  /** An inbound stream whose SYN we have not acknowledged yet. */
-  #ackPending: boolean;
-  /** We sent FIN. */
-  #localFin = false;
-  /** The peer sent FIN. */
-  #remoteFin = false;
-  /** The session no longer tracks this stream (both sides finished, reset, or session closed). */
-  #released = false;
-  /** The peer reset the stream (so we must not answer with RST). */
-  #resetByPeer = false;
+  /** Handshake and close in one value (see {@link MuxStreamState}); changed only by the transitions there. */
+  #state: MuxStreamState;
 
   /** Pending write: chunks, the position inside them, bytes left, and the callback to run when all are sent. */
   #chunks: Buffer[] | undefined;
@@ -124,11 +127,19 @@ export class MuxStream extends Duplex {
     this.session = session;
     this.#host = host;
     this.id = id;
-    this.#ackPending = inbound;
+    this.#state = inbound ? 'syn-received' : 'syn-sent';
     // A stream we open grants the peer our whole window in its SYN (see MuxSession.openStream): count it, or
     // the peer's first bytes beyond 256 KiB would look like a window violation. An inbound stream grants it
     // with its ACK, through #sendWindowUpdate, which counts it there.
     if (!inbound) this.#recvWindow = host.maxWindow;
+  }
+
+  /**
+   * Where the stream is in its life: who still owes an ACK, which side has sent FIN, and whether it was reset.
+   * See {@link MuxStreamState} for the states and what each allows.
+   */
+  get state(): MuxStreamState {
+    return this.#state;
   }
 
   /** Payload bytes received on this stream. */
@@ -192,7 +203,7 @@ export class MuxStream extends Duplex {
    */
   override read(size?: number): any {
     const chunk: unknown = super.read(size);
-    if (!this.#remoteFin && !this.#released) this.#sendWindowUpdate(0);
+    if (isRemoteOpen(this.#state)) this.#sendWindowUpdate(0);
     return chunk;
   }
 
@@ -201,7 +212,7 @@ export class MuxStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#released || this.#host.closed) {
+    if (isFinished(this.#state) || this.#host.closed) {
       callback(this.#host.closed ? new MuxSessionClosedError() : destroyedError());
       return;
     }
@@ -222,7 +233,7 @@ export class MuxStream extends Duplex {
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
   ): void {
-    if (this.#released || this.#host.closed) {
+    if (isFinished(this.#state) || this.#host.closed) {
       callback(this.#host.closed ? new MuxSessionClosedError() : destroyedError());
       return;
     }
@@ -250,15 +261,20 @@ export class MuxStream extends Duplex {
       callback(new MuxSessionClosedError());
       return;
     }
-    if (this.#released) {
+    const ack = this.#takeAck();
+    const state = this.#state;
+    // Not live (reset) or FIN already sent (Node calls _final once): nothing to send.
+    if (!isLocalOpen(state)) {
       callback();
       return;
     }
-    this.#localFin = true;
-    this.#host.sendControl(this, Flag.FIN | this.#takeAck(), 0);
-    if (this.#remoteFin) {
+    const next = afterLocalFin(state);
+    // Set before sending: the peer's reply (its FIN, an RST) may come back inside the write.
+    this.#state = next;
+    this.#host.sendControl(this, Flag.FIN | ack, 0);
+    if (next === 'closed') {
       this.#release();
-    } else if (this.#host.streamCloseTimeoutMs > 0) {
+    } else if (this.#state === 'local-closed' && this.#host.streamCloseTimeoutMs > 0) {
       this.#closeCancel = this.#host.clock.schedule(this.#host.streamCloseTimeoutMs, this.#onCloseTimer);
     }
     callback();
@@ -266,11 +282,10 @@ export class MuxStream extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#cancelTimers();
-    if (!this.#released) {
-      this.#released = true;
-      if (!this.#resetByPeer && !this.#host.closed) {
-        this.#host.sendControl(this, Flag.RST, 0);
-      }
+    // Still live: we are the side resetting it (a reset by the peer or the session is finished already).
+    if (!isFinished(this.#state)) {
+      this.#state = 'reset';
+      if (!this.#host.closed) this.#host.sendControl(this, Flag.RST, 0);
       this.#host.release(this);
     }
     const pending = this.#outCallback ?? this.#doneWhenFlushed;
@@ -297,13 +312,13 @@ export class MuxStream extends Duplex {
       );
     }
     this.#recvWindow -= n;
-    if (this.#remoteFin || this.destroyed || n === 0) return;
+    if (!isRemoteOpen(this.#state) || this.destroyed || n === 0) return;
     this.#bytesRead += n;
     if (this.#idleTimeoutMs > 0) this.#touch();
     this.push(payload);
     // In flowing mode with an empty buffer, push() hands the chunk straight to 'data' listeners without going
     // through read(): return the window here too, or a flowing consumer would stall once the window is spent.
-    if (!this.#released) this.#sendWindowUpdate(0);
+    if (!isFinished(this.#state)) this.#sendWindowUpdate(0);
   }
 
   /**
@@ -326,6 +341,7 @@ export class MuxStream extends Duplex {
       this.#openCancel();
       this.#openCancel = undefined;
     }
+    if (!isFinished(this.#state)) this.#state = afterAckReceived(this.#state);
   }
 
   /**
@@ -334,10 +350,12 @@ export class MuxStream extends Duplex {
    * @internal
    */
   _muxOnFin(): void {
-    if (this.#remoteFin) return;
-    this.#remoteFin = true;
+    const state = this.#state;
+    if (!isRemoteOpen(state)) return;
+    const next = afterRemoteFin(state);
+    this.#state = next;
     this.push(null);
-    if (this.#localFin) this.#release();
+    if (next === 'closed') this.#release();
   }
 
   /**
@@ -346,7 +364,11 @@ export class MuxStream extends Duplex {
    * @internal
    */
   _muxOnReset(): void {
-    this.#resetByPeer = true;
+    // Finished before destroy() runs, so that _destroy does not answer the peer's RST with ours.
+    if (!isFinished(this.#state)) {
+      this.#state = 'reset';
+      this.#host.release(this);
+    }
     if (!this.destroyed) this.destroy(new MuxStreamResetError(this.id));
   }
 
@@ -370,7 +392,7 @@ export class MuxStream extends Duplex {
    * @internal
    */
   _muxAccept(): void {
-    if (this.#ackPending && !this.#released) this.#sendWindowUpdate(Flag.ACK);
+    if (owesAck(this.#state)) this.#sendWindowUpdate(this.#takeAck());
   }
 
   /**
@@ -379,7 +401,7 @@ export class MuxStream extends Duplex {
    * @internal
    */
   _muxSessionClosed(error: Error): void {
-    this.#released = true;
+    if (!isFinished(this.#state)) this.#state = 'reset';
     this.#cancelTimers();
     if (!this.destroyed) this.destroy(error);
   }
@@ -494,9 +516,11 @@ export class MuxStream extends Duplex {
 
   // ---- Private ------------------------------------------------------------------------------------------------
 
+  /** Returns the ACK flag if we still owe it (and from now on do not), else 0. */
   #takeAck(): number {
-    if (!this.#ackPending) return 0;
-    this.#ackPending = false;
+    const state = this.#state;
+    if (!owesAck(state)) return 0;
+    this.#state = afterAckSent(state);
     return Flag.ACK;
   }
 
@@ -508,15 +532,13 @@ export class MuxStream extends Duplex {
     const max = this.#host.maxWindow;
     const delta = max - this.readableLength - this.#recvWindow;
     if (flags === 0 && delta < max / 2) return;
-    if (flags & Flag.ACK) this.#ackPending = false;
     const grant = delta > 0 ? delta : 0;
     this.#recvWindow += grant;
     this.#host.sendControl(this, flags, grant);
   }
 
+  /** Both FINs are through (the state is `closed`): stop the close timer and let the session forget us. */
   #release(): void {
-    if (this.#released) return;
-    this.#released = true;
     if (this.#closeCancel !== undefined) {
       this.#closeCancel();
       this.#closeCancel = undefined;
@@ -561,7 +583,7 @@ export class MuxStream extends Duplex {
 
   readonly #onCloseTimer = (): void => {
     this.#closeCancel = undefined;
-    if (!this.#released && !this.destroyed) {
+    if (!isFinished(this.#state) && !this.destroyed) {
       this.destroy(new MuxTimeoutError('stream-close', this.#host.streamCloseTimeoutMs));
     }
   };

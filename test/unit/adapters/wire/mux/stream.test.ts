@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
+import { encodeFrame, FrameDecoder } from '../../../../../src/adapters/wire/mux/codec.js';
 import { MuxSessionClosedError } from '../../../../../src/adapters/wire/mux/errors.js';
+import { Flag, FrameType, type Frame } from '../../../../../src/adapters/wire/mux/frame.js';
 import { MuxSession } from '../../../../../src/adapters/wire/mux/session.js';
 import { MuxStream } from '../../../../../src/adapters/wire/mux/stream.js';
 import { duplexPair } from '../../../../support/duplex-pair.js';
@@ -23,6 +25,20 @@ async function streamPair() {
   const local = server.openStream();
   const [remote] = await inbound;
   return { clock, server, client, local, remote };
+}
+
+/** A client session on one end; the test speaks raw window-update frames on the other and records replies. */
+function rawPeer() {
+  const [ours, theirs] = duplexPair();
+  const session = new MuxSession(ours, { role: 'client', clock: new FakeClock(), keepAliveIntervalMs: 0 });
+  const decoder = new FrameDecoder({ maxDataPayload: 0xffffffff });
+  const frames: Frame[] = [];
+  theirs.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+  const send = (streamId: number, flags: number): void => {
+    theirs.write(encodeFrame({ type: FrameType.WindowUpdate, flags, streamId, length: 0 }));
+  };
+  const flags = (): number[] => frames.splice(0).map((f) => f.flags);
+  return { session, send, flags };
 }
 
 describe('MuxStream', () => {
@@ -121,6 +137,81 @@ describe('MuxStream', () => {
       local.destroy();
       clock.advance(10_000);
       assert.equal(timeouts, 0);
+    });
+  });
+
+  describe('.state', () => {
+    it('is syn-sent until the ACK, syn-received until accepted, then established on both sides', async () => {
+      const clock = new FakeClock();
+      const [a, b] = duplexPair();
+      const server = new MuxSession(a, { role: 'server', clock, keepAliveIntervalMs: 0 });
+      const client = new MuxSession(b, { role: 'client', clock, keepAliveIntervalMs: 0 });
+      const local = server.openStream();
+      assert.equal(local.state, 'syn-sent');
+      await settle();
+      const [remote] = (await new Promise((resolve) => client.once('stream', (s) => resolve([s])))) as [MuxStream];
+      await settle();
+      assert.equal(remote.state, 'established');
+      assert.equal(local.state, 'established');
+    });
+
+    it('goes local-closed / remote-closed on the first FIN and closed on the second', async () => {
+      const { local, remote } = await streamPair();
+      local.end();
+      await settle();
+      assert.equal(local.state, 'local-closed');
+      assert.equal(remote.state, 'remote-closed');
+      remote.resume();
+      remote.end();
+      await settle();
+      assert.equal(local.state, 'closed');
+      assert.equal(remote.state, 'closed');
+    });
+
+    it('is reset on both sides when one side destroys the stream', async () => {
+      const { local, remote } = await streamPair();
+      remote.on('error', () => {});
+      local.destroy();
+      await settle();
+      assert.equal(local.state, 'reset');
+      assert.equal(remote.state, 'reset');
+    });
+
+    it('is reset when the session ends', async () => {
+      const { local, remote, server } = await streamPair();
+      local.on('error', () => {});
+      remote.on('error', () => {});
+      server.close();
+      assert.equal(local.state, 'reset');
+      await settle();
+      assert.equal(remote.state, 'reset');
+    });
+
+    it('still ACKs a stream the peer half-closed before it was accepted, then FINs without a second ACK', async () => {
+      const { session, send, flags } = rawPeer();
+      send(2, Flag.SYN);
+      send(2, Flag.FIN);
+      await settle();
+      assert.deepEqual(flags(), [], 'nothing is sent while the stream waits in the backlog');
+      const stream = await new Promise<MuxStream>((resolve) => session.once('stream', resolve));
+      assert.deepEqual(flags(), [Flag.ACK]);
+      assert.equal(stream.state, 'remote-closed');
+      stream.resume();
+      stream.end();
+      await settle();
+      assert.deepEqual(flags(), [Flag.FIN]);
+      assert.equal(stream.state, 'closed');
+    });
+
+    it('carries the owed ACK on the FIN when the stream is ended before anything else is sent', async () => {
+      const { session, send, flags } = rawPeer();
+      session.on('stream', (stream: MuxStream) => {
+        assert.equal(stream.state, 'syn-received');
+        stream.end();
+      });
+      send(2, Flag.SYN);
+      await settle();
+      assert.deepEqual(flags(), [Flag.FIN | Flag.ACK]);
     });
   });
 
