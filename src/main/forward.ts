@@ -1,46 +1,30 @@
 #!/usr/bin/env node
+import { Container } from 'inversify';
+import type { Logger } from '../application/ports/logger.port.js';
 import { loadForwardConfig } from '../adapters/platform/config/load-config.js';
 import type { ForwardConfig } from '../adapters/platform/config/types.js';
-import { TcpPortForwarder } from '../adapters/client/forward/tcp-port-forwarder.js';
-import { formatAddress } from '../adapters/platform/net/listen.js';
-import type { Logger } from '../application/ports/logger.port.js';
+import { ForwardRuntime } from './forward-runtime.js';
+import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
 import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
+import { TOKENS } from './tokens.js';
 
-/** A running forward process. */
-export interface ForwardProcess {
-  readonly addresses: readonly string[];
-  stop(): Promise<void>;
+/** Builds the forward program's container from `config`. */
+export function buildForwardContainer(config: ForwardConfig, overrides: PlatformOverrides = {}): Container {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(TOKENS.ForwardConfig).toConstantValue(config);
+  container.load(platformModule(config.log, overrides));
+  container
+    .bind(TOKENS.ForwardRuntime)
+    .toResolvedValue((cfg: ForwardConfig, logger: Logger) => new ForwardRuntime(cfg, logger), [TOKENS.ForwardConfig, TOKENS.Logger])
+    .inSingletonScope();
+  return container;
 }
 
-/** Binds every configured local port; each accepted connection gets its own tunnel to the proxy port. */
-export async function startForward(config: ForwardConfig, logger: Logger): Promise<ForwardProcess> {
-  const log = logger.child('forwarder');
-  const forwarders = config.ports.map(
-    (p) =>
-      new TcpPortForwarder(
-        {
-          addr: p.addr,
-          endpointId: p.endpointId,
-          connectUrl: config.connect.url,
-          dial: { ...(config.connect.token ? { token: config.connect.token } : {}), handshakeTimeoutMs: config.connect.timeoutMs },
-        },
-        log,
-      ),
-  );
-  const addresses: string[] = [];
-  try {
-    for (const f of forwarders) addresses.push(formatAddress(await f.listen()));
-  } catch (err) {
-    for (const f of forwarders) f.close(true);
-    throw err;
-  }
-  logger.child('main').info('forward started', { ports: addresses, url: config.connect.url });
-  return {
-    addresses,
-    stop: async () => {
-      for (const f of forwarders) f.close(true);
-    },
-  };
+/** The forward program's composition root: resolves the runtime (the only `get`) and starts it. */
+export async function startForward(config: ForwardConfig, overrides: PlatformOverrides = {}): Promise<ForwardRuntime> {
+  const fwd = buildForwardContainer(config, overrides).get(TOKENS.ForwardRuntime);
+  await fwd.start();
+  return fwd;
 }
 
 /** `piko-ts forward` / `node dist/main/forward.js`: `tcp <addr> <endpoint>` or `start`. */
@@ -49,7 +33,7 @@ export async function runForward(argv: readonly string[]): Promise<void> {
   if (loaded === undefined) return;
   const { config, logger } = loaded;
   try {
-    const fwd = await startForward(config, logger);
+    const fwd = await startForward(config, { logger });
     onShutdownSignal(() => fwd.stop(), logger.child('main'));
   } catch (err) {
     failStartup(err);

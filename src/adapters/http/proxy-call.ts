@@ -70,6 +70,14 @@ export interface ProxyCallOptions {
    * they came, as the agent does with the values its server set.
    */
   readonly forwarded?: TrustedProxies;
+  /** Headers set on the outgoing request (the forwarded-hop marker towards a peer node). */
+  readonly setHeaders?: Readonly<Record<string, string>>;
+  /**
+   * True for an error that means nothing was sent: the connection to the target could not be had (a tunnel
+   * stream on an upstream that has gone away, a peer node that refused). The call then writes nothing and
+   * resolves `not-sent`, so the caller may try another target. Unset: every error is answered 502/504.
+   */
+  readonly notSent?: (err: Error) => boolean;
 }
 
 /**
@@ -164,6 +172,10 @@ export class ProxyCaller {
               return;
             }
             call.cancelTimer?.();
+            if (!res.headersSent && !call.timedOut && options.notSent?.(err) === true) {
+              call.settle({ kind: 'not-sent', error: err });
+              return;
+            }
             const timedOut = call.timedOut || isConnectTimeout(err);
             const status = timedOut ? 504 : 502;
             if (res.headersSent || res.destroyed) res.destroy();
@@ -200,6 +212,10 @@ export class ProxyCaller {
             return;
           }
           call.cancelTimer?.();
+          if (!call.timedOut && options.notSent?.(err) === true) {
+            call.settle({ kind: 'not-sent', error: err });
+            return;
+          }
           const timedOut = call.timedOut || isConnectTimeout(err);
           const status = timedOut ? 504 : 502;
           writeJsonErrorToSocket(
@@ -263,6 +279,7 @@ function targetOptions(options: ProxyCallOptions) {
 /** Removes hop-by-hop headers and applies this hop's X-Forwarded-* policy, once per call (not per attempt). */
 function prepareHeaders(req: IncomingMessage, options: ProxyCallOptions): void {
   stripHopByHopRequestHeaders(req.headers);
+  if (options.setHeaders !== undefined) Object.assign(req.headers, options.setHeaders);
   if (options.forwarded === undefined) return;
   const socket = req.socket as Partial<TLSSocket> | undefined;
   setForwardedHeaders(

@@ -2,22 +2,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { UpstreamConnection } from './upstream-transport.port.js';
 
-/** Where the forwarder sends one request: a local upstream connection, or a peer node's proxy port. */
+/**
+ * Where the forwarder sends one request: a local upstream connection, or a peer node's proxy port. A request
+ * sent to a node carries the forwarded-hop marker, so that node serves it only from a local upstream (one hop at
+ * most).
+ */
 export type ForwardTarget =
   | { readonly kind: 'upstream'; readonly upstream: UpstreamConnection }
-  | { readonly kind: 'node'; readonly proxyAddr: string };
+  | { readonly kind: 'node'; readonly nodeId: string; readonly proxyAddr: string };
 
 /** How a forward attempt ended, so that the proxy can retry, log and count it. */
 export type ForwardOutcome =
   | { readonly kind: 'ok'; readonly status: number }
-  /** Nothing was sent: no stream could be opened on the upstream (it has just gone away). Safe to retry. */
+  /**
+   * Nothing was sent and nothing was written to the client: no tunnel stream could be opened on the upstream
+   * (it has just gone away: `UpstreamGoneError`), or the peer node refused the connection. Safe to retry.
+   */
   | { readonly kind: 'not-sent'; readonly error: Error }
   /** The response has been answered with an error status (502/504) or the client went away. */
   | { readonly kind: 'failed'; readonly status: number; readonly error: Error };
 
 /** Options of one forward. */
 export interface ForwardOptions {
-  /** Longest wait for the response headers; 0 waits forever. Never bounds the body. */
+  /** Longest wait for the response headers, counted from the end of the request body; 0 waits forever. */
   readonly headerTimeoutMs: number;
 }
 

@@ -8,6 +8,18 @@ import type { UpstreamConnection } from '../ports/upstream-transport.port.js';
  */
 export class UpstreamDirectory {
   readonly table = new RoutingTable<UpstreamConnection>();
+  readonly #registered = new Set<(endpointId: EndpointId) => void>();
+
+  /** Calls `listener` after each local registration, with its endpoint. Returns the unsubscribe function. */
+  onRegistered(listener: (endpointId: EndpointId) => void): () => void {
+    this.#registered.add(listener);
+    return () => this.#registered.delete(listener);
+  }
+
+  /** Tells the listeners that `endpointId` has a new local upstream (called by RegisterUpstream). */
+  announce(endpointId: EndpointId): void {
+    for (const listener of [...this.#registered]) listener(endpointId);
+  }
 
   /** Local listener count per endpoint, for the status API. */
   endpointCounts(): Record<string, number> {

@@ -1,47 +1,69 @@
 import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
 import type { Route } from '../../domain/routing/routing-table.js';
+import type { ForwardOutcome, ForwardTarget } from '../ports/forwarder.port.js';
 import type { Logger } from '../ports/logger.port.js';
 import { UpstreamGoneError, type UpstreamConnection } from '../ports/upstream-transport.port.js';
+import type { RouteWaiter } from '../services/route-waiter.js';
 import type { RouteRequest } from './route-request.use-case.js';
 import type { UnregisterUpstream } from './unregister-upstream.use-case.js';
 
-/** What one attempt did: the request went out, or nothing was sent (so another upstream may take it). */
-export type AttemptResult = { readonly sent: true } | { readonly sent: false; readonly error: Error };
+/** How a dispatch ended: the forwarder's outcome of the last attempt, or no route at all. */
+export type DispatchOutcome =
+  | Exclude<ForwardOutcome, { kind: 'not-sent' }>
+  /** Every target tried took nothing (each reported `not-sent`); the last reason. Nothing was written. */
+  | { readonly kind: 'not-sent'; readonly error: Error }
+  /** No local upstream and no node holds the endpoint (after `proxy.upstream_wait`, if set). Nothing was written. */
+  | { readonly kind: 'no-route' };
 
-/** The result of an attempt that sent the request. */
-export const SENT: AttemptResult = { sent: true };
-
-/** Upstreams tried per request before giving up. */
+/** Targets tried per request before giving up. */
 export const MAX_ATTEMPTS = 4;
 
+/** Turns a routing decision into where the forwarder sends the request. */
+export function targetOf(route: Route<UpstreamConnection>): ForwardTarget {
+  return route.kind === 'local'
+    ? { kind: 'upstream', upstream: route.upstream }
+    : { kind: 'node', nodeId: route.node.id, proxyAddr: route.node.proxyAddr };
+}
+
 /**
- * Routes a request or TCP tunnel and hands the route to `attempt`. When nothing could be sent (the chosen
- * upstream has just gone away: no stream could be opened on it), that upstream is unregistered and the next
- * one is tried, since the request never left. Resolves false when no upstream could take it.
+ * The one request path of the proxy port, for HTTP requests, WebSocket upgrades and TCP tunnels alike: route,
+ * send, and retry only what was never sent. When a target takes nothing (`not-sent`: its tunnel stream could not
+ * be opened, or the peer node refused the connection), it is excluded and the next one is tried; an upstream
+ * that has gone away is unregistered on the way. A request for an endpoint nobody serves waits up to
+ * `proxy.upstream_wait` for an upstream to appear (an agent moving between nodes). Anything else (a response, a
+ * 502 or 504 written by the forwarder, a client gone) ends the dispatch: a request that left is never replayed.
  */
 export class DispatchRequest {
   constructor(
     private readonly route: RouteRequest,
     private readonly unregister: UnregisterUpstream,
     private readonly log: Logger,
+    private readonly waiter?: RouteWaiter,
   ) {}
 
   async execute(
     endpointId: EndpointId,
     forwarded: boolean,
-    attempt: (route: Route<UpstreamConnection>) => AttemptResult | Promise<AttemptResult>,
-  ): Promise<boolean> {
+    send: (target: ForwardTarget) => Promise<ForwardOutcome>,
+  ): Promise<DispatchOutcome> {
     let tried: Set<string> | undefined;
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+    let last: DispatchOutcome = { kind: 'no-route' };
+    let attempts = 0;
+    while (attempts < MAX_ATTEMPTS) {
       const route = this.route.execute({ endpointId, forwarded, ...(tried !== undefined ? { exclude: tried } : {}) });
-      if (route === undefined) return false;
-      const result = await attempt(route);
-      if (result.sent) return true;
-      const id = route.kind === 'local' ? route.upstream.id : route.node.id;
-      (tried ??= new Set()).add(id);
-      if (route.kind === 'local' && result.error instanceof UpstreamGoneError) this.unregister.execute(route.upstream, 'gone');
-      else this.log.warn('could not send to the chosen upstream', { 'endpoint-id': endpointId, error: result.error.message });
+      if (route === undefined) {
+        // Only a request that has not been tried anywhere waits: one that met gone upstreams retries at once.
+        if (tried === undefined && this.waiter !== undefined && (await this.waiter.wait(endpointId))) continue;
+        return last;
+      }
+      attempts++;
+      const outcome = await send(targetOf(route));
+      if (outcome.kind !== 'not-sent') return outcome;
+      last = outcome;
+      (tried ??= new Set()).add(route.kind === 'local' ? route.upstream.id : route.node.id);
+      if (route.kind === 'local' && outcome.error instanceof UpstreamGoneError) this.unregister.execute(route.upstream, 'gone');
+      else this.log.warn('could not send to the chosen target', { 'endpoint-id': endpointId, target: route.kind === 'local' ? route.upstream.id : route.node.id, error: outcome.error.message });
     }
-    return false;
+    return last;
   }
 }

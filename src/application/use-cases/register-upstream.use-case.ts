@@ -25,5 +25,6 @@ export class RegisterUpstream {
       'client-ip': connection.remoteAddress,
       'upstream-id': connection.id,
     });
+    this.directory.announce(connection.endpointId);
   }
 }

@@ -9,8 +9,15 @@ export class TrustedProxies {
   readonly #list = new BlockList();
   readonly #empty: boolean;
 
-  /** @throws Error naming the first entry that is not an IP address or a CIDR block. */
-  constructor(entries: readonly string[]) {
+  /**
+   * `alsoTrust` adds peers known at run time (the cluster's other nodes, which forward requests with the values
+   * they set for the real client).
+   * @throws Error naming the first entry that is not an IP address or a CIDR block.
+   */
+  constructor(
+    entries: readonly string[],
+    private readonly alsoTrust?: (ip: string) => boolean,
+  ) {
     for (const entry of entries) {
       const parsed = parseTrustedProxy(entry);
       if (typeof parsed === 'string') throw new Error(`trusted proxy ${JSON.stringify(entry)}: ${parsed}`);
@@ -22,8 +29,10 @@ export class TrustedProxies {
 
   /** Whether `address` (as a socket reports it; IPv4-mapped IPv6 counts as IPv4) is a trusted proxy. */
   has(address: string | undefined): boolean {
-    if (this.#empty || address === undefined) return false;
+    if (address === undefined) return false;
     const ip = plainAddress(address);
+    if (this.alsoTrust?.(ip) === true) return true;
+    if (this.#empty) return false;
     const family = isIP(ip);
     if (family === 0) return false;
     return this.#list.check(ip, family === 4 ? 'ipv4' : 'ipv6');

@@ -5,7 +5,13 @@ import type { ForwardOptions, ForwardOutcome, ForwardTarget, Forwarder } from '.
 import { TrustedProxies } from '../../http/passes/forwarded-headers.js';
 import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
 import { UpstreamStreamAgent } from './stream-agent.js';
-import type { UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
+import { UpstreamGoneError, type UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
+
+/** The header that marks a request forwarded by another node: it may only be served by a local upstream. */
+export const FORWARDED_HOP_HEADER = 'x-piko-forward';
+
+/** Nothing was sent: the tunnel stream could not be opened, or the peer node refused the connection. */
+const notSent = (err: Error): boolean => err instanceof UpstreamGoneError || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 
 /** Settings of the server's forwarder. */
 export interface HttpProxyForwarderOptions {
@@ -14,6 +20,8 @@ export interface HttpProxyForwarderOptions {
    * direct peer is one of them, its X-Forwarded-Host/-Proto/-Port are kept (X-Forwarded-For is always appended to).
    */
   readonly trustedProxies?: readonly string[];
+  /** True for the IP address of another node of the cluster: its X-Forwarded-* values are kept too. */
+  readonly isClusterPeer?: (ip: string) => boolean;
 }
 
 /**
@@ -32,7 +40,7 @@ export class HttpProxyForwarder implements Forwarder {
   /** @throws Error when a trusted proxy entry is not an IP address or CIDR block (the config loader checks first). */
   constructor(clock: Clock, options: HttpProxyForwarderOptions = {}) {
     this.caller = new ProxyCaller(clock);
-    this.trusted = new TrustedProxies(options.trustedProxies ?? []);
+    this.trusted = new TrustedProxies(options.trustedProxies ?? [], options.isClusterPeer);
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
@@ -61,9 +69,17 @@ export class HttpProxyForwarder implements Forwarder {
         agent = new UpstreamStreamAgent(target.upstream);
         this.agents.set(target.upstream, agent);
       }
-      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted };
+      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted, notSent };
     }
-    // A peer node applies the X-Forwarded-* policy itself when it forwards to its upstream.
-    return { target: `http://${target.proxyAddr}`, agent: this.peerAgent, headerTimeoutMs: options.headerTimeoutMs };
+    // This node sees the client: it applies the X-Forwarded-* policy, and the peer (which trusts cluster
+    // members) keeps those values. The hop marker makes the peer serve it locally or not at all.
+    return {
+      target: `http://${target.proxyAddr}`,
+      agent: this.peerAgent,
+      headerTimeoutMs: options.headerTimeoutMs,
+      forwarded: this.trusted,
+      setHeaders: { [FORWARDED_HOP_HEADER]: 'true' },
+      notSent,
+    };
   }
 }

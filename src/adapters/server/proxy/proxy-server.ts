@@ -2,9 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
-import type { ForwardOutcome, ForwardTarget, Forwarder } from '../../../application/ports/forwarder.port.js';
-import { SENT, type DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
-import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import type { Forwarder } from '../../../application/ports/forwarder.port.js';
+import type { DispatchOutcome, DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
 import { countBodyBytes, type AccessLogSink } from '../../http/access-entry.js';
 import { endThenDestroy } from '../../platform/net/close-after-flush.js';
 import { ConnectionLimiter, clientKey } from '../../platform/net/connection-limiter.js';
@@ -192,11 +191,12 @@ export class ProxyServer {
     endpointId = resolved.endpointId;
     const forwarded = req.headers['x-piko-forward'] === 'true';
     stripInternalHeaders(req.headers);
-    void this.dispatch(resolved.endpointId, forwarded, (target) =>
-      this.deps.forwarder.forward(req, res, target, { headerTimeoutMs: this.settings.timeoutMs }),
-    ).then((answered) => {
-      if (!answered) writeJsonError(res, 502, ProxyErrors.noUpstreams);
-    });
+    void this.deps.dispatch
+      .execute(resolved.endpointId, forwarded, (target) => this.deps.forwarder.forward(req, res, target, { headerTimeoutMs: this.settings.timeoutMs }))
+      .then((outcome) => {
+        const message = unansweredError(outcome);
+        if (message !== undefined && !res.headersSent) writeJsonError(res, 502, message);
+      });
   }
 
   /**
@@ -226,22 +226,24 @@ export class ProxyServer {
     }
     const forwarded = req.headers['x-piko-forward'] === 'true';
     stripInternalHeaders(req.headers);
-    void this.dispatch(resolved.endpointId, forwarded, (target) =>
-      this.deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: this.settings.timeoutMs }),
-    ).then((answered) => {
-      if (!answered) writeJsonErrorToSocket(socket, 502, 'Bad Gateway', ProxyErrors.noUpstreams);
-    });
+    void this.deps.dispatch
+      .execute(resolved.endpointId, forwarded, (target) =>
+        this.deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: this.settings.timeoutMs }),
+      )
+      .then((outcome) => {
+        const message = unansweredError(outcome);
+        if (message !== undefined) writeJsonErrorToSocket(socket, 502, 'Bad Gateway', message);
+      });
   }
+}
 
-  /** Dispatches to the forwarder; an outcome of `not-sent` lets the use case try another upstream. */
-  private dispatch(
-    endpointId: EndpointId,
-    forwarded: boolean,
-    send: (target: ForwardTarget) => Promise<ForwardOutcome>,
-  ): Promise<boolean> {
-    return this.deps.dispatch.execute(endpointId, forwarded, async (route) => {
-      const outcome = await send(route.kind === 'remote' ? { kind: 'node', proxyAddr: route.node.proxyAddr } : { kind: 'upstream', upstream: route.upstream });
-      return outcome.kind === 'not-sent' ? { sent: false, error: outcome.error } : SENT;
-    });
-  }
+/**
+ * The error a client gets when the dispatch wrote nothing: no upstream anywhere, or every target chosen took
+ * nothing (Piko says `no available upstreams` for both when the upstreams have gone; a target that refused for
+ * another reason, such as a session at its stream limit, is `upstream unreachable`).
+ */
+function unansweredError(outcome: DispatchOutcome): string | undefined {
+  if (outcome.kind === 'no-route') return ProxyErrors.noUpstreams;
+  if (outcome.kind === 'not-sent') return outcome.error.name === 'UpstreamGoneError' ? ProxyErrors.noUpstreams : ProxyErrors.unreachable;
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { Agent, type ClientRequestArgs } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
+import { PassThrough, type Duplex } from 'node:stream';
+import { UpstreamGoneError, type UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
 import { withSocketShape } from '../../http/socket-shape.js';
 
 /** Idle pooled tunnel streams are closed after this long. */
@@ -9,8 +9,9 @@ export const IDLE_STREAM_TIMEOUT_MS = 60_000;
 /**
  * An http.Agent whose connections are tunnel streams of one upstream connection, kept alive and reused for
  * later requests. Piko opens a stream per request (its §15 #13); reusing them saves the stream handshake and
- * the agent's per-connection HTTP set-up on every request. Opening a stream on an upstream that has gone away
- * throws UpstreamGoneError synchronously, before anything is sent, so the caller can try another upstream.
+ * the agent's per-connection HTTP set-up on every request. When no stream can be opened (the upstream has gone
+ * away), the connection handed to node:http is one that fails at once with UpstreamGoneError: the request's
+ * error says, from the stream's state, that nothing was sent, so the caller can try another upstream.
  */
 export class UpstreamStreamAgent extends Agent {
   constructor(private readonly upstream: UpstreamConnection) {
@@ -27,6 +28,15 @@ export class UpstreamStreamAgent extends Agent {
 
   override createConnection(_options: ClientRequestArgs, _callback?: (err: Error | null, stream: Duplex) => void): Duplex {
     // node:http and http-proxy-3 call net.Socket methods on the connection (see socket-shape.ts).
-    return withSocketShape(this.upstream.openStream());
+    let stream: Duplex;
+    try {
+      stream = this.upstream.openStream();
+    } catch (err) {
+      const gone = err instanceof UpstreamGoneError ? err : new UpstreamGoneError(String(err));
+      const failed = new PassThrough();
+      process.nextTick(() => failed.destroy(gone));
+      return withSocketShape(failed);
+    }
+    return withSocketShape(stream);
   }
 }

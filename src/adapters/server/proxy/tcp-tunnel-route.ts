@@ -4,7 +4,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Forwarder } from '../../../application/ports/forwarder.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
 import type { TunnelStream } from '../../../application/ports/upstream-transport.port.js';
-import { SENT, type AttemptResult, type DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
+import type { DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
+import type { ForwardOutcome } from '../../../application/ports/forwarder.port.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
 import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
@@ -73,13 +74,14 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
     head: Buffer,
     endpointId: EndpointId,
     openStream: () => TunnelStream,
-  ): AttemptResult => {
-    if (socket.destroyed) return SENT; // the client left while another upstream was tried: nothing to open
+  ): ForwardOutcome => {
+    // The client left while another upstream was tried: nothing to open.
+    if (socket.destroyed) return { kind: 'failed', status: 499, error: new Error('client closed the connection') };
     let stream: TunnelStream;
     try {
       stream = openStream();
     } catch (err) {
-      return { sent: false, error: err instanceof Error ? err : new Error(String(err)) };
+      return { kind: 'not-sent', error: err instanceof Error ? err : new Error(String(err)) };
     }
     let upgraded = false;
     const orphanError = (err: Error): void =>
@@ -98,7 +100,7 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
       }
       tunnel(ws, stream, endpointId);
     });
-    return SENT;
+    return { kind: 'ok', status: 101 };
   };
 
   return (req, socket, head) => {
@@ -120,17 +122,14 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
     const { endpointId } = target;
     const forwarded = req.headers['x-piko-forward'] === 'true';
     void deps.dispatch
-      .execute(endpointId, forwarded, (route) => {
-        if (route.kind === 'local') return openLocal(req, socket, head, endpointId, () => route.upstream.openStream());
-        // The peer terminates the WebSocket: hand it the upgrade as is.
-        req.headers['x-piko-forward'] = 'true';
-        const peer = { kind: 'node', proxyAddr: route.node.proxyAddr } as const;
-        void deps.forwarder.forwardUpgrade(req, socket, head, peer, { headerTimeoutMs: 0 });
-        return SENT;
+      .execute(endpointId, forwarded, async (target) => {
+        if (target.kind === 'upstream') return openLocal(req, socket, head, endpointId, () => target.upstream.openStream());
+        // The peer node terminates the WebSocket: the forwarder hands it the upgrade with the hop marker.
+        return deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: 0 });
       })
       .then(
-        (sent) => {
-          if (sent) return;
+        (outcome) => {
+          if (outcome.kind !== 'no-route' && outcome.kind !== 'not-sent') return;
           metrics.refused.inc({ reason: 'no_upstream' });
           writeJsonErrorToSocket(socket, 502, 'Bad Gateway', ProxyErrors.noUpstreams);
         },

@@ -1,36 +1,50 @@
 import { ContainerModule } from 'inversify';
 import type { Clock } from '../../application/ports/clock.port.js';
+import type { ClusterMembership } from '../../application/ports/cluster-membership.port.js';
 import type { Forwarder } from '../../application/ports/forwarder.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
+import type { Metrics } from '../../application/ports/metrics.port.js';
 import type { DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
-import type { ServerConfig } from '../../adapters/platform/config/types.js';
 import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
+import type { ServerConfig } from '../../adapters/platform/config/types.js';
 import { HttpProxyForwarder } from '../../adapters/server/proxy/http-proxy-forwarder.adapter.js';
 import { declareProxyMetrics } from '../../adapters/server/proxy/proxy-metrics.js';
 import { ProxyServer } from '../../adapters/server/proxy/proxy-server.js';
 import { declareTcpRouteMetrics } from '../../adapters/server/proxy/tcp-route-metrics.js';
 import { createTcpTunnelRoute } from '../../adapters/server/proxy/tcp-tunnel-route.js';
-import type { PromMetrics } from '../../adapters/platform/metrics/prom-metrics.adapter.js';
 import { TOKENS } from '../tokens.js';
 
+/**
+ * The IP addresses of the cluster's other nodes, read from the membership's current snapshot: requests they
+ * forward keep the X-Forwarded-* values they set for the real client.
+ */
+export function clusterPeerIps(membership: ClusterMembership): (ip: string) => boolean {
+  let version = -1;
+  let ips = new Set<string>();
+  return (ip) => {
+    const snapshot = membership.snapshot();
+    if (snapshot.version !== version) {
+      version = snapshot.version;
+      ips = new Set(
+        snapshot.nodes.filter((n) => n.id !== snapshot.localNodeId).map((n) => n.proxyAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+      );
+    }
+    return ips.has(ip);
+  };
+}
+
 /** The proxy port and its forwarder. */
-export const httpModule = new ContainerModule(({ bind }) => {
+export const proxyModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.Forwarder)
     .toResolvedValue(
-      (clock: Clock, cfg: ServerConfig) => new HttpProxyForwarder(clock, { trustedProxies: cfg.proxy.http.trustedProxies }),
-      [TOKENS.Clock, TOKENS.Config],
+      (clock: Clock, cfg: ServerConfig, membership: ClusterMembership) =>
+        new HttpProxyForwarder(clock, { trustedProxies: cfg.proxy.http.trustedProxies, isClusterPeer: clusterPeerIps(membership) }),
+      [TOKENS.Clock, TOKENS.ServerConfig, TOKENS.ClusterMembership],
     )
     .inSingletonScope();
   bind(TOKENS.ProxyServer)
     .toResolvedValue(
-      (
-        cfg: ServerConfig,
-        dispatch: DispatchRequest,
-        forwarder: Forwarder,
-        metrics: PromMetrics,
-        log: Logger,
-        clock: Clock,
-      ) => {
+      (cfg: ServerConfig, dispatch: DispatchRequest, forwarder: Forwarder, metrics: Metrics, log: Logger, clock: Clock) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
         const pikoUpgrade = createTcpTunnelRoute(
           { maxMessageBytes: cfg.proxy.tcp.maxMessageBytes },
@@ -44,17 +58,10 @@ export const httpModule = new ContainerModule(({ bind }) => {
             maxHeaderBytes: cfg.proxy.http.maxHeaderBytes,
             maxConnectionsPerIp: cfg.proxy.http.maxConnectionsPerIp,
           },
-          {
-            dispatch,
-            forwarder,
-            metrics: declareProxyMetrics(metrics),
-            clock,
-            pikoUpgrade,
-            ...(accessLog !== undefined ? { accessLog } : {}),
-          },
+          { dispatch, forwarder, metrics: declareProxyMetrics(metrics), clock, pikoUpgrade, ...(accessLog !== undefined ? { accessLog } : {}) },
         );
       },
-      [TOKENS.Config, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
+      [TOKENS.ServerConfig, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
     )
     .inSingletonScope();
 });

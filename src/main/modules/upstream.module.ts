@@ -8,7 +8,7 @@ import { WsUpstreamServer } from '../../adapters/server/upstream/ws-upstream-ser
 import { TOKENS } from '../tokens.js';
 
 /** The upstream port: WebSocket + yamux sessions from agents. */
-export const transportModule = new ContainerModule(({ bind }) => {
+export const upstreamModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.UpstreamServer)
     .toResolvedValue(
       (cfg: ServerConfig, register: RegisterUpstream, unregister: UnregisterUpstream, clock: Clock, log: Logger) =>
@@ -22,7 +22,7 @@ export const transportModule = new ContainerModule(({ bind }) => {
           },
           { register, unregister, clock, log: log.child('upstream') },
         ),
-      [TOKENS.Config, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger],
+      [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger],
     )
     .inSingletonScope();
 });

@@ -1,0 +1,78 @@
+import type { EndpointId } from '../../domain/endpoint/endpoint-id.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { ClusterMembership } from '../ports/cluster-membership.port.js';
+import type { UpstreamDirectory } from './upstream-directory.js';
+
+/** Requests waiting for an upstream at once, beyond which a request fails at once (a bounded queue). */
+export const MAX_WAITERS = 10_000;
+
+/**
+ * Holds a request for an endpoint that no node can serve yet until one can (an agent reconnecting after its
+ * node drained), for at most `proxy.upstream_wait`. Wakes on a local registration of the endpoint or on any
+ * change of the cluster; the caller routes again. Mutated only on the event loop.
+ */
+export class RouteWaiter {
+  readonly #waiting = new Map<EndpointId, Set<() => void>>();
+  #count = 0;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly directory: UpstreamDirectory,
+    private readonly membership: ClusterMembership,
+    private readonly clock: Clock,
+    private readonly waitMs: number,
+  ) {}
+
+  /** True when waiting is configured (`proxy.upstream_wait` above 0). */
+  get enabled(): boolean {
+    return this.waitMs > 0;
+  }
+
+  /** Requests currently waiting. */
+  get waiting(): number {
+    return this.#count;
+  }
+
+  /**
+   * Resolves true when something changed that may give `endpointId` a route, false when the wait is over (or
+   * when too many requests wait already). Never rejects.
+   */
+  wait(endpointId: EndpointId): Promise<boolean> {
+    if (!this.enabled || this.#count >= MAX_WAITERS) return Promise.resolve(false);
+    this.#subscribe();
+    return new Promise<boolean>((resolve) => {
+      let set = this.#waiting.get(endpointId);
+      if (set === undefined) this.#waiting.set(endpointId, (set = new Set()));
+      const waiters = set;
+      const done = (changed: boolean): void => {
+        if (!waiters.delete(wake)) return;
+        this.#count--;
+        if (waiters.size === 0) this.#waiting.delete(endpointId);
+        cancel();
+        resolve(changed);
+      };
+      const wake = (): void => done(true);
+      const cancel = this.clock.schedule(this.waitMs, () => done(false));
+      waiters.add(wake);
+      this.#count++;
+    });
+  }
+
+  #subscribe(): void {
+    if (this.#unsubscribe !== undefined) return;
+    const offLocal = this.directory.onRegistered((endpointId) => this.#wake(this.#waiting.get(endpointId)));
+    // A cluster change may bring the endpoint to another node: every waiter routes again.
+    const offCluster = this.membership.onChange(() => {
+      for (const set of [...this.#waiting.values()]) this.#wake(set);
+    });
+    this.#unsubscribe = () => {
+      offLocal();
+      offCluster();
+    };
+  }
+
+  #wake(set: Set<() => void> | undefined): void {
+    if (set === undefined) return;
+    for (const wake of [...set]) wake();
+  }
+}
