@@ -9,7 +9,7 @@ import type { UpstreamConnection } from './upstream-transport.port.js';
  */
 export type ForwardTarget =
   | { readonly kind: 'upstream'; readonly upstream: UpstreamConnection }
-  | { readonly kind: 'node'; readonly nodeId: string; readonly proxyAddr: string };
+  | { readonly kind: 'node'; readonly nodeId: string; readonly proxyAddr: string; readonly endpointId: string };
 
 /** How a forward attempt ended, so that the proxy can retry, log and count it. */
 export type ForwardOutcome =

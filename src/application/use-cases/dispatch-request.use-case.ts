@@ -19,10 +19,10 @@ export type DispatchOutcome =
 export const MAX_ATTEMPTS = 4;
 
 /** Turns a routing decision into where the forwarder sends the request. */
-export function targetOf(route: Route<UpstreamConnection>): ForwardTarget {
+export function targetOf(route: Route<UpstreamConnection>, endpointId: EndpointId): ForwardTarget {
   return route.kind === 'local'
     ? { kind: 'upstream', upstream: route.upstream }
-    : { kind: 'node', nodeId: route.node.id, proxyAddr: route.node.proxyAddr };
+    : { kind: 'node', nodeId: route.node.id, proxyAddr: route.node.proxyAddr, endpointId };
 }
 
 /**
@@ -57,7 +57,7 @@ export class DispatchRequest {
         return last;
       }
       attempts++;
-      const outcome = await send(targetOf(route));
+      const outcome = await send(targetOf(route, endpointId));
       if (outcome.kind !== 'not-sent') return outcome;
       last = outcome;
       (tried ??= new Set()).add(route.kind === 'local' ? route.upstream.id : route.node.id);

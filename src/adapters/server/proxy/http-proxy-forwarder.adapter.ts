@@ -78,7 +78,8 @@ export class HttpProxyForwarder implements Forwarder {
       agent: this.peerAgent,
       headerTimeoutMs: options.headerTimeoutMs,
       forwarded: this.trusted,
-      setHeaders: { [FORWARDED_HOP_HEADER]: 'true' },
+      // The client's own x-piko-endpoint was stripped at the edge; the peer is told the endpoint chosen here.
+      setHeaders: { [FORWARDED_HOP_HEADER]: 'true', 'x-piko-endpoint': target.endpointId },
       notSent,
     };
   }

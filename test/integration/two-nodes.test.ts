@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { dial, listen, serveHttp, type EndpointListener } from '../../src/adapters/client/sdk/sdk.js';
+import type { ServerNode } from '../../src/main/create-server.js';
+import { hostPort, startInProcessNode } from '../support/cluster/in-process-node.js';
+import { FakeClusterMembership } from '../support/fakes/fake-cluster-membership.js';
+import { asNodeId } from '../../src/domain/node/node.js';
+import { fetchRaw } from '../support/http.js';
+
+/**
+ * Two real nodes in this process whose fake memberships mirror each other: each lists the other with the
+ * endpoints it publishes. Routing between them is the product's (dispatch, forwarder, hop marker); only the
+ * gossip is faked.
+ */
+function mirror(a: FakeClusterMembership, b: FakeClusterMembership): void {
+  const key = (m: FakeClusterMembership): string => JSON.stringify([m.localNode.proxyAddr, m.localNode.status, [...m.localNode.endpoints]]);
+  const copy = (from: FakeClusterMembership, to: FakeClusterMembership): void => {
+    let last = '';
+    from.onChange(() => {
+      // Only a change of `from`'s own node is copied (a change of its view of `to` would echo back and forth).
+      if (from.snapshot().local === undefined || key(from) === last) return;
+      last = key(from);
+      to.remoteNodes = [from.localNode];
+    });
+  };
+  copy(a, b);
+  copy(b, a);
+}
+
+describe('two in-process nodes sharing a fake membership (one hop at most)', () => {
+  const memA = new FakeClusterMembership(asNodeId('node-a'));
+  const memB = new FakeClusterMembership(asNodeId('node-b'));
+  let a: ServerNode;
+  let b: ServerNode;
+  const listeners: EndpointListener[] = [];
+  const seen: Array<Record<string, string | string[] | undefined>> = [];
+
+  before(async () => {
+    mirror(memA, memB);
+    a = (await startInProcessNode('node-a', { membership: memA })).node;
+    b = (await startInProcessNode('node-b', { membership: memB })).node;
+    listeners.push(
+      await serveHttp(
+        'on-a',
+        (req, res) => {
+          seen.push({ ...req.headers });
+          res.end(`served on a: ${req.url}`);
+        },
+        { url: `http://${hostPort(a.addresses.upstream)}` },
+      ),
+    );
+    const echo = await listen('tcp-on-a', { url: `http://${hostPort(a.addresses.upstream)}` });
+    echo.on('connection', (socket) => socket.pipe(socket));
+    listeners.push(echo);
+  });
+
+  after(async () => {
+    for (const l of listeners) l.shutdown();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('serves a request through the node without the upstream, forwarded once to the node that has it', async () => {
+    const res = await fetchRaw(hostPort(b.addresses.proxy), { path: '/via-b', headers: { 'x-piko-endpoint': 'on-a' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), 'served on a: /via-b');
+    const headers = seen.at(-1) ?? {};
+    assert.equal(headers['x-piko-forward'], undefined, 'the hop marker never reaches the service');
+    assert.equal(headers['x-piko-endpoint'], undefined);
+    assert.match(String(headers['x-forwarded-for']), /^127\.0\.0\.1/, 'the client address set by the first node is kept');
+    assert.equal(memB.snapshot().remoteCandidates('on-a' as never).length, 1);
+  });
+
+  it('never forwards a request that already carries the hop marker (a client cannot bounce it around)', async () => {
+    const res = await fetchRaw(hostPort(b.addresses.proxy), { headers: { 'x-piko-endpoint': 'on-a', 'x-piko-forward': 'true' } });
+    assert.equal(res.status, 502);
+    assert.deepEqual(res.json(), { error: 'no available upstreams' });
+  });
+
+  it('does not loop when both nodes wrongly believe the other holds the endpoint', async () => {
+    const ghost = 'ghost-endpoint' as never;
+    memA.setLocalEndpoint(ghost, 0);
+    // Each node is told the other holds `ghost`; neither does.
+    memB.remoteNodes = [{ ...memA.localNode, endpoints: new Map([[ghost, 1]]) }];
+    memA.remoteNodes = [{ ...memB.localNode, endpoints: new Map([[ghost, 1]]) }];
+    const res = await fetchRaw(hostPort(b.addresses.proxy), { headers: { 'x-piko-endpoint': 'ghost-endpoint' } });
+    assert.equal(res.status, 502, 'b forwards to a, which serves locally or not at all');
+    memB.remoteNodes = [memA.localNode];
+    memA.remoteNodes = [memB.localNode];
+  });
+
+  it('carries a TCP tunnel through the other node', async () => {
+    const conn = await dial('tcp-on-a', { url: `http://${hostPort(b.addresses.proxy)}` });
+    conn.end('across two nodes');
+    let got = '';
+    for await (const chunk of conn) got += String(chunk);
+    assert.equal(got, 'across two nodes');
+  });
+
+  it('retries on the other holder when the chosen node refuses the connection (nothing was sent)', async () => {
+    const dead = { ...memA.localNode, id: asNodeId('node-dead'), proxyAddr: '127.0.0.1:1' };
+    memB.remoteNodes = [dead, memA.localNode];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetchRaw(hostPort(b.addresses.proxy), { headers: { 'x-piko-endpoint': 'on-a' } });
+        assert.equal(res.status, 200, `request ${i}`);
+      }
+    } finally {
+      memB.remoteNodes = [memA.localNode];
+    }
+  });
+});
