@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import { UPSTREAM_PATH } from '../wire/routes.js';
+import { HALF_CLOSE_HEADER, UPSTREAM_PATH } from '../wire/routes.js';
 import { MAX_WS_PAYLOAD } from '../wire/ws-mux-transport.js';
 
 /** HTTP statuses after which a connect is retried (Piko's list); anything else is final. */
@@ -57,6 +57,13 @@ export const upstreamUrl = (base: string, endpointId: string): string => routeUr
  * Opens a WebSocket for tunnel traffic (no compression, binary as Buffers). Rejects with a DialError whose
  * message is `<status>: <server message>` when the server refuses, as Piko formats it.
  */
+const keepsHalfClose = new WeakSet<WebSocket>();
+
+/** Whether the server that accepted `ws` keeps half-close on the TCP route (a piko-ts server; Piko does not). */
+export function serverKeepsHalfClose(ws: WebSocket): boolean {
+  return keepsHalfClose.has(ws);
+}
+
 export function dialWebSocket(url: string, options: DialOptions = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -72,6 +79,9 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       ...(options.tls ?? {}),
     });
     ws.binaryType = 'nodebuffer';
+    ws.once('upgrade', (res: IncomingMessage) => {
+      if (res.headers[HALF_CLOSE_HEADER] === '1') keepsHalfClose.add(ws);
+    });
     let done = false;
     const fail = (err: DialError): void => {
       if (done) return;

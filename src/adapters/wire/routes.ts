@@ -8,3 +8,10 @@ export const UPSTREAM_PATH = '/piko/v1/upstream/';
 
 /** Path of the TCP route after any base path (Piko's `/_piko/v1/tcp/:endpointId`). */
 export const TCP_PATH = '/_piko/v1/tcp/';
+
+/**
+ * Response header of the TCP route's upgrade by which a piko-ts server says it keeps half-close (an empty binary
+ * message ends one direction). A Piko server does not send it and drops empty messages: clients then close both
+ * directions when one ends, as Piko's own clients do.
+ */
+export const HALF_CLOSE_HEADER = 'x-piko-half-close';

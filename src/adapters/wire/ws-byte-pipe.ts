@@ -22,8 +22,18 @@ export type PipeEnd = { readonly clean: true } | { readonly clean: false; readon
  * (its §4.4); its clients never send empty messages, so they interoperate. When both directions have ended
  * the WebSocket is closed normally; an error on either side tears both down (a reset stays a reset).
  * `counters`, when given, is told the bytes of each direction as they pass.
+ *
+ * With `halfClose: false` (the peer is a Piko server, which drops the empty message) it behaves as Piko does:
+ * the end of our stream closes the WebSocket normally, and a normal close from the peer ends our stream (a FIN,
+ * not a reset), so a client's end of stream is never lost.
  */
-export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex, counters?: PipeByteCounters): Promise<PipeEnd> {
+export function pipeStreamOverWebSocket(
+  ws: WebSocket,
+  stream: Duplex,
+  counters?: PipeByteCounters,
+  options: { readonly halfClose?: boolean } = {},
+): Promise<PipeEnd> {
+  const halfClose = options.halfClose ?? true;
   return new Promise((resolve) => {
     let localEnded = false; // our stream ended: we sent the empty message
     let remoteEnded = false; // the peer sent the empty message: we ended the stream's writable side
@@ -80,6 +90,13 @@ export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex, counters?
     });
     stream.on('end', () => {
       localEnded = true;
+      if (!halfClose) {
+        // Piko's way: one side ending ends both; the close frame follows the bytes already queued.
+        remoteEnded = true;
+        if (!stream.writableEnded) stream.end();
+        ws.close(1000);
+        return;
+      }
       ws.send(Buffer.alloc(0), { binary: true }, () => maybeDone());
     });
     stream.on('error', (err: Error) => finish({ clean: false, reason: err.message }));
@@ -88,6 +105,18 @@ export function pipeStreamOverWebSocket(ws: WebSocket, stream: Duplex, counters?
     });
     ws.on('error', (err: Error) => finish({ clean: false, reason: err.message }));
     ws.on('close', (code: number) => {
+      if (!halfClose && code === 1000 && !done) {
+        // The peer closed normally (its side ended): pass the end on as a FIN once our writes are flushed.
+        done = true;
+        stream.end();
+        const settle = (): void => {
+          stream.destroy();
+          resolve({ clean: true });
+        };
+        if (stream.writableFinished) settle();
+        else stream.once('finish', settle).once('error', settle);
+        return;
+      }
       if (!(localEnded && remoteEnded)) finish({ clean: false, reason: `websocket closed (${code})` });
       else if (!done) finish({ clean: true });
     });

@@ -4,7 +4,7 @@ import { formatAddress, type BoundAddress } from '../../platform/net/listen.js';
 import { parseHostPort } from '../../platform/config/addresses.js';
 import { TCP_PATH } from '../../wire/routes.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
-import { dialWebSocket, routeUrl, type DialOptions } from '../ws-upstream-dialer.js';
+import { dialWebSocket, routeUrl, serverKeepsHalfClose, type DialOptions } from '../ws-upstream-dialer.js';
 
 /** One forwarded port. */
 export interface PortForwardSettings {
@@ -66,7 +66,8 @@ export class TcpPortForwarder {
     const url = routeUrl(this.settings.connectUrl, TCP_PATH, this.settings.endpointId);
     dialWebSocket(url, this.settings.dial).then(
       (ws) => {
-        void pipeStreamOverWebSocket(ws, socket);
+        // Half-close only where the server keeps it (a piko-ts server); behind Piko, one end closes both.
+        void pipeStreamOverWebSocket(ws, socket, undefined, { halfClose: serverKeepsHalfClose(ws) });
         socket.resume();
       },
       (err: Error) => {

@@ -11,7 +11,7 @@ import { TCP_PATH } from '../../wire/routes.js';
 import type { MuxStream } from '../../wire/mux/index.js';
 import { UpstreamListener } from '../upstream-listener.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
-import { DialError, dialWebSocket, routeUrl, type DialOptions } from '../ws-upstream-dialer.js';
+import { DialError, dialWebSocket, routeUrl, serverKeepsHalfClose, type DialOptions } from '../ws-upstream-dialer.js';
 
 export { DialError };
 
@@ -186,14 +186,15 @@ export async function serveHttp(endpointId: string, app: Server | RequestListene
 
 /**
  * Opens a TCP connection to `endpointId` through the proxy port's TCP route and resolves with it once the
- * tunnel is up. Half-close works: `end()` sends FIN while the reply can still be read. A refusal rejects with
+ * tunnel is up. Half-close works through a piko-ts server: `end()` sends FIN while the reply can still be read
+ * (through a Piko server, which cannot carry it, `end()` closes the connection, as Piko's clients do). A refusal rejects with
  * a DialError carrying the status and the server's message.
  */
 export async function dial(endpointId: string, options: DialEndpointOptions = {}): Promise<Duplex> {
   const url = routeUrl(options.url ?? 'http://localhost:8000', TCP_PATH, endpointId);
   const ws = await dialWebSocket(url, dialOptions(options));
   const [mine, theirs] = duplexPair();
-  void pipeStreamOverWebSocket(ws, theirs);
+  void pipeStreamOverWebSocket(ws, theirs, undefined, { halfClose: serverKeepsHalfClose(ws) });
   options.signal?.addEventListener('abort', () => mine.destroy(), { once: true });
   return mine;
 }

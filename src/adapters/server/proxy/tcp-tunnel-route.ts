@@ -10,7 +10,7 @@ import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
 import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
-import { TCP_PATH } from '../../wire/routes.js';
+import { HALF_CLOSE_HEADER, TCP_PATH } from '../../wire/routes.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { TcpRouteMetrics } from './tcp-route-metrics.js';
 import { websocketHandshakeProblem } from './websocket-handshake.js';
@@ -46,6 +46,7 @@ export type PikoUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Bu
  */
 export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: TcpTunnelRouteDeps): PikoUpgradeHandler {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: settings.maxMessageBytes });
+  wss.on('headers', (headers: string[]) => headers.push(`${HALF_CLOSE_HEADER}: 1`));
   const { metrics } = deps;
   let open = 0;
 

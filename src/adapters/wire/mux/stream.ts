@@ -1,9 +1,11 @@
 import { Duplex } from 'node:stream';
-import type { Cancel, Clock } from '../../../application/ports/clock.port.js';
-import { writeHeader } from './codec.js';
+import type { Cancel } from '../../../application/ports/clock.port.js';
 import { MuxProtocolError, MuxSessionClosedError, MuxStreamResetError, MuxTimeoutError } from './errors.js';
-import { Flag, FrameType, HEADER_LENGTH, INITIAL_STREAM_WINDOW } from './frame.js';
+import { Flag, INITIAL_STREAM_WINDOW } from './frame.js';
+import { IdleTimer } from './idle-timer.js';
+import { SendQueue, type WriteCallback } from './send-queue.js';
 import type { MuxSession } from './session.js';
+import type { MuxStreamHost } from './stream-host.js';
 import {
   afterAckReceived,
   afterAckSent,
@@ -15,37 +17,6 @@ import {
   owesAck,
   type MuxStreamState,
 } from './stream-state.js';
-
-/** Payloads at least this large are sent as views of the caller's buffer rather than copied into the frame. */
-const ZERO_COPY_MIN = 16 * 1024;
-
-/**
- * The session-side operations a stream needs. The session implements it once (not per stream or frame) and
- * hands it to each stream it creates; nothing outside the mux uses it.
- *
- * @internal
- */
-export interface MuxStreamHost {
-  /** The session's clock, for the stream's timers. */
-  readonly clock: Clock;
-  /** Our receive window per stream (the "max window" of yamux). */
-  readonly maxWindow: number;
-  /** How long a stream we half-closed waits for the peer's FIN before it is reset; 0 waits forever. */
-  readonly streamCloseTimeoutMs: number;
-  /** True once the session is closed. */
-  readonly closed: boolean;
-  /**
-   * Sends a window update frame for `stream` with `flags` (SYN, ACK, FIN, RST) and window `delta`: at once, or
-   * merged with the stream's other waiting control while the transport is under backpressure.
-   */
-  sendControl(stream: MuxStream, flags: number, delta: number): void;
-  /** Asks the session to pull data frames from this stream when the transport can take them. */
-  requestSend(stream: MuxStream): void;
-  /** Forgets the stream: both sides finished, or it was reset. */
-  release(stream: MuxStream): void;
-  /** A stream we opened was not acknowledged in time. */
-  openTimedOut(stream: MuxStream, timeoutMs: number): void;
-}
 
 function destroyedError(): Error {
   return Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' });
@@ -86,34 +57,20 @@ export class MuxStream extends Duplex {
   /** Local port, if the owner wants to report one; unset by default. */
   localPort: number | undefined = undefined;
 
+  /**
+   * The write waiting to go out and the send window; the session pulls data frames from it.
+   *
+   * @internal
+   */
+  readonly _muxSend: SendQueue;
   readonly #host: MuxStreamHost;
-  /** Bytes we may still send before the peer's next window update. */
-  #sendWindow = INITIAL_STREAM_WINDOW;
   /** Bytes the peer may still send us (credit granted and not yet used). */
   #recvWindow = INITIAL_STREAM_WINDOW;
   /** Handshake and close in one value (see {@link MuxStreamState}); changed only by the transitions there. */
   #state: MuxStreamState;
 
-  /** Pending write: chunks, the position inside them, bytes left, and the callback to run when all are sent. */
-  #chunks: Buffer[] | undefined;
-  readonly #single: Buffer[] = [];
-  #chunkIndex = 0;
-  #chunkOffset = 0;
-  #outBytes = 0;
-  #outCallback: ((error?: Error | null) => void) | undefined;
-  /** Payload views handed to the transport and not yet flushed by it (zero-copy frames). */
-  #unflushed = 0;
-  /** The write callback, held until the transport has flushed the views of the caller's buffer. */
-  #doneWhenFlushed: ((error?: Error | null) => void) | undefined;
-  /** The zero-copy payload of the frame last pulled, for the session to write after the header. */
-  #pendingPayload: Buffer | undefined;
-
   #bytesRead = 0;
-  #bytesWritten = 0;
-
-  #idleTimeoutMs = 0;
-  #idleCancel: Cancel | undefined;
-  #lastActive = 0;
+  readonly #idle: IdleTimer;
   #openCancel: Cancel | undefined;
   #closeCancel: Cancel | undefined;
 
@@ -128,6 +85,8 @@ export class MuxStream extends Duplex {
     this.#host = host;
     this.id = id;
     this.#state = inbound ? 'syn-received' : 'syn-sent';
+    this.#idle = new IdleTimer(host.clock, () => this.emit('timeout'), () => !this.destroyed);
+    this._muxSend = new SendQueue(id, this.#takeAck, () => this.#idle.touch());
     // A stream we open grants the peer our whole window in its SYN (see MuxSession.openStream): count it, or
     // the peer's first bytes beyond 256 KiB would look like a window violation. An inbound stream grants it
     // with its ACK, through #sendWindowUpdate, which counts it there.
@@ -149,7 +108,7 @@ export class MuxStream extends Duplex {
 
   /** Payload bytes handed to the transport for this stream. */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this._muxSend.bytesWritten;
   }
 
   /**
@@ -158,18 +117,10 @@ export class MuxStream extends Duplex {
    * is added as a one-time `'timeout'` listener (or removed, when `ms` is 0). Timers run on the session clock.
    */
   setTimeout(ms: number, callback?: () => void): this {
-    if (this.#idleCancel !== undefined) {
-      this.#idleCancel();
-      this.#idleCancel = undefined;
-    }
-    this.#idleTimeoutMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
+    const set = this.#idle.set(ms);
     if (callback !== undefined) {
-      if (this.#idleTimeoutMs === 0) this.removeListener('timeout', callback);
+      if (set === 0) this.removeListener('timeout', callback);
       else this.once('timeout', callback);
-    }
-    if (this.#idleTimeoutMs > 0 && !this.destroyed) {
-      this.#lastActive = this.#host.clock.now();
-      this.#idleCancel = this.#host.clock.schedule(this.#idleTimeoutMs, this.#onIdleTimer);
     }
     return this;
   }
@@ -211,7 +162,7 @@ export class MuxStream extends Duplex {
     // Data arrives from the session as the peer sends it; window updates are sent from `read()`.
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
     if (isFinished(this.#state) || this.#host.closed) {
       callback(this.#host.closed ? new MuxSessionClosedError() : destroyedError());
       return;
@@ -220,19 +171,11 @@ export class MuxStream extends Duplex {
       callback();
       return;
     }
-    this.#single[0] = chunk;
-    this.#chunks = this.#single;
-    this.#chunkIndex = 0;
-    this.#chunkOffset = 0;
-    this.#outBytes = chunk.length;
-    this.#outCallback = callback;
+    this._muxSend.holdOne(chunk, callback);
     this.#host.requestSend(this);
   }
 
-  override _writev(
-    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
-    callback: (error?: Error | null) => void,
-  ): void {
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: WriteCallback): void {
     if (isFinished(this.#state) || this.#host.closed) {
       callback(this.#host.closed ? new MuxSessionClosedError() : destroyedError());
       return;
@@ -248,15 +191,11 @@ export class MuxStream extends Duplex {
       callback();
       return;
     }
-    this.#chunks = list;
-    this.#chunkIndex = 0;
-    this.#chunkOffset = 0;
-    this.#outBytes = total;
-    this.#outCallback = callback;
+    this._muxSend.hold(list, total, callback);
     this.#host.requestSend(this);
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
+  override _final(callback: WriteCallback): void {
     if (this.#host.closed) {
       callback(new MuxSessionClosedError());
       return;
@@ -280,7 +219,7 @@ export class MuxStream extends Duplex {
     callback();
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  override _destroy(error: Error | null, callback: WriteCallback): void {
     this.#cancelTimers();
     // Still live: we are the side resetting it (a reset by the peer or the session is finished already).
     if (!isFinished(this.#state)) {
@@ -288,9 +227,7 @@ export class MuxStream extends Duplex {
       if (!this.#host.closed) this.#host.sendControl(this, Flag.RST, 0);
       this.#host.release(this);
     }
-    const pending = this.#outCallback ?? this.#doneWhenFlushed;
-    this.#clearPending();
-    this.#doneWhenFlushed = undefined;
+    const pending = this._muxSend.abandon();
     if (pending !== undefined) pending(error ?? destroyedError());
     callback(error);
   }
@@ -314,7 +251,7 @@ export class MuxStream extends Duplex {
     this.#recvWindow -= n;
     if (!isRemoteOpen(this.#state) || this.destroyed || n === 0) return;
     this.#bytesRead += n;
-    if (this.#idleTimeoutMs > 0) this.#touch();
+    this.#idle.touch();
     this.push(payload);
     // In flowing mode with an empty buffer, push() hands the chunk straight to 'data' listeners without going
     // through read(): return the window here too, or a flowing consumer would stall once the window is spent.
@@ -327,8 +264,7 @@ export class MuxStream extends Duplex {
    * @internal
    */
   _muxOnWindowUpdate(delta: number): void {
-    this.#sendWindow += delta;
-    if (delta > 0 && this.#outBytes > 0) this.#host.requestSend(this);
+    if (this._muxSend.grant(delta)) this.#host.requestSend(this);
   }
 
   /**
@@ -406,123 +342,15 @@ export class MuxStream extends Duplex {
     if (!this.destroyed) this.destroy(error);
   }
 
-  /**
-   * Builds the next data frame (header and up to `maxPayload` bytes, limited by the send window) as one buffer,
-   * or returns `undefined` when there is nothing to send or no window. Call {@link MuxStream._muxAfterWrite}
-   * once the frame is handed to the transport.
-   *
-   * @internal
-   */
-  _muxPullFrame(maxPayload: number): Buffer | undefined {
-    const chunks = this.#chunks;
-    let n = this.#outBytes;
-    if (chunks === undefined || n === 0 || this.#sendWindow <= 0) return undefined;
-    if (n > this.#sendWindow) n = this.#sendWindow;
-    if (n > maxPayload) n = maxPayload;
-    const current = chunks[this.#chunkIndex]!;
-    if (n >= ZERO_COPY_MIN && current.length - this.#chunkOffset >= n) {
-      // Large payload inside one buffer: send a view of it after a separate header instead of copying it into a
-      // new frame (one 64 KiB allocation and copy less per frame on bulk transfers). The caller's write
-      // completes only once the transport has flushed the view, so the caller may then reuse its buffer.
-      const header = Buffer.allocUnsafe(HEADER_LENGTH);
-      writeHeader(header, 0, FrameType.Data, this.#takeAck(), this.id, n);
-      const start = this.#chunkOffset;
-      this.#pendingPayload = current.subarray(start, start + n);
-      this.#unflushed++;
-      if (start + n === current.length) {
-        this.#chunkIndex++;
-        this.#chunkOffset = 0;
-      } else this.#chunkOffset = start + n;
-      this.#outBytes -= n;
-      this.#sendWindow -= n;
-      this.#bytesWritten += n;
-      if (this.#idleTimeoutMs > 0) this.#touch();
-      return header;
-    }
-    const frame = Buffer.allocUnsafe(HEADER_LENGTH + n);
-    writeHeader(frame, 0, FrameType.Data, this.#takeAck(), this.id, n);
-    let at = HEADER_LENGTH;
-    let left = n;
-    let index = this.#chunkIndex;
-    let offset = this.#chunkOffset;
-    while (left > 0) {
-      const chunk = chunks[index]!;
-      const take = Math.min(chunk.length - offset, left);
-      chunk.copy(frame, at, offset, offset + take);
-      at += take;
-      left -= take;
-      offset += take;
-      if (offset === chunk.length) {
-        index++;
-        offset = 0;
-      }
-    }
-    this.#chunkIndex = index;
-    this.#chunkOffset = offset;
-    this.#outBytes -= n;
-    this.#sendWindow -= n;
-    this.#bytesWritten += n;
-    if (this.#idleTimeoutMs > 0) this.#touch();
-    return frame;
-  }
-
-  /**
-   * The frame from {@link MuxStream._muxPullFrame} is with the transport: complete the write if it was the last.
-   *
-   * @internal
-   */
-  _muxAfterWrite(): void {
-    if (this.#outBytes === 0 && this.#outCallback !== undefined) {
-      const callback = this.#outCallback;
-      this.#clearPending();
-      if (this.#unflushed > 0) this.#doneWhenFlushed = callback;
-      else callback();
-    }
-  }
-
-  /**
-   * The zero-copy payload of the frame just pulled, if it has one: the session writes it right after the header
-   * with {@link MuxStream._muxPayloadFlushed} as the write callback.
-   *
-   * @internal
-   */
-  _muxTakePayload(): Buffer | undefined {
-    const payload = this.#pendingPayload;
-    this.#pendingPayload = undefined;
-    return payload;
-  }
-
-  /**
-   * The transport flushed a zero-copy payload: complete a write that was waiting for it.
-   *
-   * @internal
-   */
-  readonly _muxPayloadFlushed = (error?: Error | null): void => {
-    this.#unflushed--;
-    if (this.#unflushed > 0 || this.#doneWhenFlushed === undefined) return;
-    const callback = this.#doneWhenFlushed;
-    this.#doneWhenFlushed = undefined;
-    callback(error ?? null);
-  };
-
-  /**
-   * Whether {@link MuxStream._muxPullFrame} would produce a frame now.
-   *
-   * @internal
-   */
-  _muxCanSend(): boolean {
-    return this.#outBytes > 0 && this.#sendWindow > 0;
-  }
-
   // ---- Private ------------------------------------------------------------------------------------------------
 
   /** Returns the ACK flag if we still owe it (and from now on do not), else 0. */
-  #takeAck(): number {
+  readonly #takeAck = (): number => {
     const state = this.#state;
     if (!owesAck(state)) return 0;
     this.#state = afterAckSent(state);
     return Flag.ACK;
-  }
+  };
 
   /**
    * Returns consumed receive window to the peer: `delta` is the window minus what is still buffered minus the
@@ -546,40 +374,12 @@ export class MuxStream extends Duplex {
     this.#host.release(this);
   }
 
-  #clearPending(): void {
-    this.#chunks = undefined;
-    this.#single.length = 0;
-    this.#outBytes = 0;
-    this.#chunkIndex = 0;
-    this.#chunkOffset = 0;
-    this.#outCallback = undefined;
-  }
-
   #cancelTimers(): void {
-    if (this.#idleCancel !== undefined) this.#idleCancel();
-    if (this.#openCancel !== undefined) this.#openCancel();
-    if (this.#closeCancel !== undefined) this.#closeCancel();
-    this.#idleCancel = this.#openCancel = this.#closeCancel = undefined;
+    this.#idle.cancel();
+    this.#openCancel?.();
+    this.#closeCancel?.();
+    this.#openCancel = this.#closeCancel = undefined;
   }
-
-  #touch(): void {
-    this.#lastActive = this.#host.clock.now();
-    if (this.#idleCancel === undefined && !this.destroyed) {
-      this.#idleCancel = this.#host.clock.schedule(this.#idleTimeoutMs, this.#onIdleTimer);
-    }
-  }
-
-  readonly #onIdleTimer = (): void => {
-    this.#idleCancel = undefined;
-    const ms = this.#idleTimeoutMs;
-    if (ms === 0 || this.destroyed) return;
-    const idle = this.#host.clock.now() - this.#lastActive;
-    if (idle >= ms) {
-      this.emit('timeout');
-    } else {
-      this.#idleCancel = this.#host.clock.schedule(ms - idle, this.#onIdleTimer);
-    }
-  };
 
   readonly #onCloseTimer = (): void => {
     this.#closeCancel = undefined;
