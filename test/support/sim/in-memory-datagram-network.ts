@@ -1,6 +1,7 @@
 import type { Clock } from '../../../src/application/ports/clock.port.js';
 import type {
   DatagramBound,
+  DatagramFamily,
   DatagramHandlers,
   DatagramSocket,
   DatagramSocketFactory,
@@ -31,7 +32,8 @@ interface Bound {
  * (port 0 picks a free one; a wildcard host receives for every host), and each datagram is delivered after
  * `latencyMs` to whatever socket is bound at its destination, or lost. Send callbacks run on the clock too, so
  * everything happens inside `FakeClock.advance`. Destinations that are not IP addresses fail their send with an
- * error, as an unresolvable name does; {@link failSends} makes any destination fail; {@link block} drops all
+ * error, as an unresolvable name does, and so does an address of the other family (EINVAL: a udp6 socket reaches IPv4
+ * only as `::ffff:a.b.c.d`, as on Linux); {@link failSends} makes any destination fail; {@link block} drops all
  * traffic of an address (a partition).
  */
 export class InMemoryDatagramNetwork {
@@ -53,7 +55,7 @@ export class InMemoryDatagramNetwork {
   }
 
   /** Creates sockets on this network. */
-  readonly factory: DatagramSocketFactory = (_family, handlers) => this.#socket(handlers);
+  readonly factory: DatagramSocketFactory = (family, handlers) => this.#socket(family, handlers);
 
   /** Drops every datagram from or to `addr` (`host:port`) until {@link unblock}. */
   block(addr: string): void {
@@ -80,7 +82,7 @@ export class InMemoryDatagramNetwork {
     return this.#lookup(host, port)?.open === true;
   }
 
-  #socket(handlers: DatagramHandlers): DatagramSocket {
+  #socket(family: DatagramFamily, handlers: DatagramHandlers): DatagramSocket {
     let me: Bound | undefined;
     let closed = false;
     return {
@@ -103,7 +105,11 @@ export class InMemoryDatagramNetwork {
           return;
         }
         const to = `${unmap(host)}:${port}`;
-        const failure = this.failSends.get(to) ?? (/^[0-9.]+$|:/.test(unmap(host)) ? undefined : new Error(`getaddrinfo ENOTFOUND ${host}`));
+        const failure =
+          this.failSends.get(to) ??
+          (!/^[0-9.]+$|:/.test(host) ? new Error(`getaddrinfo ENOTFOUND ${host}`) : undefined) ??
+          // As on Linux: a udp6 socket reaches IPv4 only through mapped addresses, a udp4 socket no IPv6 at all.
+          ((family === 'udp6') === /^[0-9.]+$/.test(host) ? new Error(`send EINVAL ${host}:${port}`) : undefined);
         if (failure !== undefined) {
           this.#clock.schedule(0, () => done(failure));
           return;

@@ -17,7 +17,7 @@ import {
 import { GossipTelemetry, type GossipTrafficStats } from './gossip-telemetry.js';
 import { JoinLoop, type JoinBackoff, type JoinResult } from './join-loop.js';
 import type { Hmac } from './protocol/codec.js';
-import { gossipConfigFromInterval, type GossipConfig } from './protocol/config.js';
+import { gossipConfigFromInterval, resolveGossipConfig, type GossipConfig } from './protocol/config.js';
 import type { GossipEvent, MachineOutput } from './protocol/events.js';
 import { GossipMachine } from './protocol/gossip-machine.js';
 import { DEFAULT_MAX_PACKET_SIZE } from './protocol/messages.js';
@@ -112,6 +112,7 @@ export const createUdpSocket: DatagramSocketFactory = (family, handlers) => {
  */
 export class UdpGossipShell {
   readonly #o: UdpGossipShellOptions;
+  readonly #config: GossipConfig;
   readonly #log: Logger;
   readonly #telemetry: GossipTelemetry;
   readonly #listeners = new Set<(events: readonly GossipEvent[]) => void>();
@@ -128,15 +129,22 @@ export class UdpGossipShell {
   #started = false;
   #closed = false;
 
+  /** Throws a RangeError naming the setting when the interval, packet size or a timing is out of range. */
   constructor(options: UdpGossipShellOptions) {
     this.#o = options;
+    const intervalMs = options.intervalMs ?? 100;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError(`gossip interval must be > 0 ms (got ${intervalMs})`);
+    this.#config = resolveGossipConfig({
+      ...gossipConfigFromInterval(intervalMs, options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE),
+      ...options.config,
+    });
     this.#log = options.logger.child('gossip');
     this.#telemetry = new GossipTelemetry(options.metrics, this.#log, options.clock, this.maxPacketSize);
   }
 
   /** The largest datagram sent or accepted. */
   get maxPacketSize(): number {
-    return this.#o.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    return this.#config.maxPacketSize;
   }
 
   /** The address the socket bound (port 0 resolved); undefined before {@link start}. */
@@ -192,7 +200,7 @@ export class UdpGossipShell {
       incarnation: Math.floor((o.wallNow ?? Date.now)() / 1000) >>> 0,
       random: o.random ?? Math.random,
       now,
-      config: { ...gossipConfigFromInterval(o.intervalMs ?? 100, this.maxPacketSize), ...o.config },
+      config: this.#config,
       hmac,
     });
     this.#log.info('gossip started', {

@@ -74,11 +74,30 @@ describe('UdpGossipShell', () => {
       assert.equal(clock.outstanding, 0, 'and none after close');
     });
 
+    it('binds every interface over IPv6 and IPv4 for an empty host, and reaches IPv4 peers through mapped addresses', async () => {
+      const { shell: wide } = h.shell('wide', { bindAddr: ':0', advertiseAddr: '127.0.0.1' });
+      const bound = await wide.start();
+      assert.equal(bound.address, '::');
+      assert.equal(wide.advertiseAddr, `127.0.0.1:${bound.port}`, 'a host alone takes the bound port');
+      const b = h.shell('b');
+      await b.shell.start();
+      assert.equal((await h.settle(b.shell.join([wide.advertiseAddr], 5_000))).joined, true);
+      await h.until(() => statusOf(wide, 'b') === 'alive' && statusOf(b.shell, 'wide') === 'alive');
+      await h.run(1_000);
+      assert.equal(wide.stats.sendErrors, 0, 'no EINVAL: IPv4 destinations are mapped on a udp6 socket');
+    });
+
     it('uses the configured advertise address verbatim', async () => {
       const { shell } = h.shell('a', { advertiseAddr: 'node-a.cluster.local:7946' });
       await shell.start();
       assert.equal(shell.advertiseAddr, 'node-a.cluster.local:7946');
       assert.equal(shell.view?.member('a')?.addr, 'node-a.cluster.local:7946');
+    });
+
+    it('refuses an out-of-range packet size or interval when built, before binding anything', () => {
+      assert.throws(() => h.shell('a', { maxPacketSize: 500 }), /maxPacketSize must be 1200\.\.65507 \(got 500\)/);
+      assert.throws(() => h.shell('a', { intervalMs: 0 }), /gossip interval must be > 0 ms/);
+      assert.equal(h.net.isBound('127.0.0.1', 40_000), false);
     });
 
     it('rejects a bind address that is not host:port, naming it', async () => {
