@@ -77,6 +77,7 @@ export async function startServer(name: string, productDir: string, opts: { fdLi
       '--proxy.bind-addr', '127.0.0.1:0',
       '--upstream.bind-addr', '127.0.0.1:0',
       '--admin.bind-addr', '127.0.0.1:0',
+      '--cluster.gossip.bind-addr', '127.0.0.1:0',
       '--proxy.access-log.disable',
       '--log.level', 'warn',
       '--log.subsystems', 'server',

@@ -8,6 +8,7 @@ import type { ServerConfig } from '../adapters/platform/config/types.js';
 import type { ClusterStatusSource } from '../adapters/server/admin/cluster-status.js';
 import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
 import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-server.js';
+import { GossipClusterMembership } from '../adapters/server/cluster/gossip/gossip-cluster-membership.adapter.js';
 import { clusterModule } from './modules/cluster.module.js';
 import { coreModule } from './modules/core.module.js';
 import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
@@ -66,8 +67,19 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
  * it. Tests use it to run real nodes in-process, with adapters swapped through `overrides`.
  */
 export async function startServerNode(config: ServerConfig, overrides: ServerOverrides = {}): Promise<ServerNode> {
-  const node = buildServerContainer(config, overrides).get(TOKENS.ServerNode);
+  const container = buildServerContainer(config, overrides);
+  const node = container.get(TOKENS.ServerNode);
   await node.start();
+  // With members to join, wait for the join (retried with backoff within cluster.join_timeout, as Piko) and,
+  // when it fails and cluster.abort_if_join_fails is set, stop: a node that cannot reach its cluster would
+  // serve a partial view of it.
+  if (overrides.membership === undefined && config.cluster.join.length > 0) {
+    const result = await container.get(GossipClusterMembership).joined;
+    if (!result.joined && config.cluster.abortIfJoinFails) {
+      await node.stop();
+      throw new Error(`could not join the cluster (${config.cluster.join.join(', ')}) within ${config.cluster.joinTimeoutMs} ms; cluster.abort_if_join_fails is set`);
+    }
+  }
   return node;
 }
 

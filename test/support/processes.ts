@@ -120,7 +120,7 @@ export interface ServerProc extends Proc {
 export async function startServer(extra: readonly string[] = [], env: Record<string, string> = {}): Promise<ServerProc> {
   const proc = spawnNode(
     SERVER_JS,
-    ['--proxy.bind-addr', '127.0.0.1:0', '--upstream.bind-addr', '127.0.0.1:0', '--admin.bind-addr', '127.0.0.1:0', ...extra],
+    ['--proxy.bind-addr', '127.0.0.1:0', '--upstream.bind-addr', '127.0.0.1:0', '--admin.bind-addr', '127.0.0.1:0', '--cluster.gossip.bind-addr', '127.0.0.1:0', ...extra],
     env,
   );
   const started = await proc.waitFor((l) => l.message === 'server started');

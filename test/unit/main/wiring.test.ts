@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ServiceIdentifier } from 'inversify';
 import { describe, it } from 'node:test';
 import { loadAgentConfig, loadForwardConfig } from '../../../src/adapters/platform/config/load-config.js';
-import { SingleNodeMembership } from '../../../src/adapters/server/cluster/single-node-membership.adapter.js';
+import { GossipClusterMembership } from '../../../src/adapters/server/cluster/gossip/gossip-cluster-membership.adapter.js';
 import { buildAgentContainer } from '../../../src/main/create-agent.js';
 import { buildServerContainer } from '../../../src/main/create-server.js';
 import { buildForwardContainer } from '../../../src/main/forward.js';
@@ -19,9 +19,9 @@ const config = <T>(r: { kind: string; config?: T }): T => {
 
 describe('composition roots (wiring)', () => {
   describe('server', () => {
-    it('resolves every part from the modules, with the single-node membership by default', () => {
+    it('resolves every part from the modules, with the gossip membership by default (a node alone is a cluster of one)', () => {
       const c = buildServerContainer(loopbackServerConfig('node-w'), { logger: new InMemoryLogger() });
-      assert.ok(c.get(TOKENS.ClusterMembership) instanceof SingleNodeMembership);
+      assert.ok(c.get(TOKENS.ClusterMembership) instanceof GossipClusterMembership);
       const tokens: ServiceIdentifier<unknown>[] = [TOKENS.ProxyServer, TOKENS.UpstreamServer, TOKENS.Forwarder, TOKENS.DispatchRequest, TOKENS.RouteWaiter, TOKENS.ServerNode];
       for (const token of tokens) assert.ok(c.get(token), String(token.toString()));
       assert.equal(c.get(TOKENS.ServerNode), c.get(TOKENS.ServerNode), 'singletons');
