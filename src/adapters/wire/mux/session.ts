@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Cancel } from '../../../application/ports/clock.port.js';
+import { AcceptBacklog } from './accept-backlog.js';
 import { FrameDecoder } from './codec.js';
 import { MuxGoAwayError, MuxProtocolError, MuxSessionClosedError, MuxStreamLimitError, MuxTimeoutError } from './errors.js';
 import { FrameWriter } from './frame-writer.js';
@@ -24,12 +25,6 @@ export interface MuxSessionEvents {
 
 /** How long a closed session waits for its transport to flush before destroying it. */
 const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
-
-/**
- * The `'error'` listener of a stream waiting in the accept backlog: until an owner takes it, nobody else could
- * handle its errors (a peer's RST, the session closing), and an unhandled `'error'` would end the process.
- */
-function backlogErrorSink(): void {}
 
 /**
  * A yamux session over one byte transport (a `Duplex`, typically a WebSocket stream), wire-compatible with
@@ -67,8 +62,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   /** Open streams by ID (mutated by open, SYN handling and stream release). */
   readonly #streams = new Map<number, MuxStream>();
-  /** Inbound streams waiting for a `'stream'` listener. */
-  #backlog: MuxStream[] = [];
+  /** Inbound streams on their way to a `'stream'` listener. */
+  readonly #backlog: AcceptBacklog;
   #nextStreamId: number;
   /** True while transport input is being decoded and handled. */
   #receiving = false;
@@ -96,6 +91,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       overflow: (error) => this.#shutdown(error, false),
     });
 
+    this.#backlog = new AcceptBacklog(settings.acceptBacklog, {
+      listening: () => this.listenerCount('stream') > 0,
+      closed: () => this.#closed,
+      emit: (stream) => this.emit('stream', stream),
+    });
     const session = this;
     this.#host = {
       clock: settings.clock,
@@ -113,11 +113,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     transport.on('data', this.#transportOnData);
     transport.on('drain', this.#transportOnDrain);
     transport.on('end', this.#transportOnEnd);
-    transport.on('close', this.#transportOnClose);
+    transport.on('close', this.#transportOnEnd);
     transport.on('error', this.#transportOnError);
     // Deliver backlogged streams as soon as someone listens (after the listener is registered).
     super.on('newListener' as keyof MuxSessionEvents, ((event: string | symbol) => {
-      if (event === 'stream' && this.#backlog.length > 0) queueMicrotask(this.#deliverBacklog);
+      if (event === 'stream' && this.#backlog.length > 0) queueMicrotask(this.#backlog.drain);
     }) as never);
 
     if (transport.destroyed || transport.readableEnded) {
@@ -252,11 +252,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.close(error);
   }
 
+  /** The transport ended or closed (whichever comes first). */
   readonly #transportOnEnd = (): void => {
-    this.#shutdown(undefined, false);
-  };
-
-  readonly #transportOnClose = (): void => {
     this.#shutdown(undefined, false);
   };
 
@@ -313,7 +310,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    * stream could collide with one we open (or with the session's ID 0); no yamux peer sends one.
    */
   #incomingStream(id: number): MuxStream | undefined {
-    const { isServer, maxStreams, acceptBacklog } = this.#settings;
+    const { isServer, maxStreams } = this.#settings;
     const remoteParity = isServer ? 1 : 0;
     if (id === SESSION_STREAM_ID) {
       throw new MuxProtocolError('invalid-stream-id', 'SYN for stream 0, which is the session');
@@ -324,48 +321,21 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#streams.has(id)) {
       throw new MuxProtocolError('duplicate-stream', `SYN for stream ${id}, which is already open`);
     }
-    if (
-      this.#localGoAway ||
-      this.#streams.size >= maxStreams ||
-      (this.listenerCount('stream') === 0 && this.#backlog.length >= acceptBacklog)
-    ) {
+    if (this.#localGoAway || this.#streams.size >= maxStreams || this.#backlog.full) {
       this.#writer.sendSession(FrameType.WindowUpdate, Flag.RST, id, 0);
       return undefined;
     }
     const stream = new MuxStream(this, this.#host, id, true);
     this.#streams.set(id, stream);
-    if (this.listenerCount('stream') > 0 && this.#backlog.length === 0) {
-      this.#deliver(stream);
-    } else {
-      stream.on('error', backlogErrorSink);
-      this.#backlog.push(stream);
-    }
+    this.#backlog.admit(stream);
     return stream;
   }
 
-  #deliver(stream: MuxStream): void {
-    stream.off('error', backlogErrorSink);
-    this.emit('stream', stream);
-    stream._muxAccept();
-  }
-
-  readonly #deliverBacklog = (): void => {
-    while (this.#backlog.length > 0 && !this.#closed && this.listenerCount('stream') > 0) {
-      const stream = this.#backlog.shift()!;
-      if (stream.destroyed) continue;
-      this.#deliver(stream);
-    }
-  };
-
+  /** The peer's go-away: no more streams may be opened; a code other than normal also ends the session. */
   #handleGoAway(code: number): void {
-    if (code === GoAwayCode.Normal) {
-      this.#remoteGoAway = true;
-      this.emit('goaway', code);
-      return;
-    }
     this.#remoteGoAway = true;
     this.emit('goaway', code);
-    this.close(new MuxGoAwayError(code));
+    if (code !== GoAwayCode.Normal) this.close(new MuxGoAwayError(code));
   }
 
   #release(stream: MuxStream): void {
@@ -390,7 +360,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#writer.clear();
-    this.#backlog = [];
+    this.#backlog.clear();
     for (const stream of streams) stream._muxSessionClosed(streamError);
     this.#pings.stop(streamError);
 

@@ -191,7 +191,7 @@ export class MuxStream extends Duplex {
       callback();
       return;
     }
-    this._muxSend.hold(list, total, callback);
+    this._muxSend.holdAll(list, total, callback);
     this.#host.requestSend(this);
   }
 

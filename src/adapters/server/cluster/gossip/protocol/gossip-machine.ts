@@ -1,20 +1,19 @@
 import { AntiEntropy } from './anti-entropy.js';
 import { BroadcastQueue } from './broadcast-queue.js';
+import { Claims } from './claims.js';
 import { decodeMessage, type Hmac } from './codec.js';
 import { resolveGossipConfig, type GossipConfig } from './config.js';
-import { noticeEntry, validateLocalEntry } from './digest.js';
+import { validateLocalEntry } from './digest.js';
 import { GossipCodecError } from './errors.js';
 import type { GossipEvent, MachineOutput, MemberView } from './events.js';
-import { claimOf, MemberTable, viewOf, type ClaimOutcome, type MemberClaim } from './member-table.js';
-import type { DigestEntry, MemberStatus, MemberUpdate, Message, Sender, StateEntry } from './messages.js';
+import { MemberTable, viewOf } from './member-table.js';
+import type { MemberUpdate, Message, StateEntry } from './messages.js';
 import { LocalState } from './node-state.js';
 import { Outbox } from './outbox.js';
 import { Prober } from './prober.js';
 import { Probing } from './probing.js';
 import { StateReplication } from './state-replication.js';
 import { expectedConfirmations } from './suspicion.js';
-
-const MAX_U32 = 0xffffffff;
 
 /** How a {@link GossipMachine} is set up. Time and randomness are injected: the machine reads no clock. */
 export interface GossipMachineOptions {
@@ -53,12 +52,11 @@ export class GossipMachine {
   readonly #queue = new BroadcastQueue();
   readonly #prober: Prober;
   readonly #local: LocalState;
-  readonly #noticeAt = new Map<string, number>();
   readonly #out: Outbox;
   readonly #sync: StateReplication;
   readonly #probing: Probing;
   readonly #antiEntropy: AntiEntropy;
-  #incarnation: number;
+  readonly #claims: Claims;
   #leftAt: number | undefined;
   #nextProbeAt: number;
   #nextGossipAt: number;
@@ -75,7 +73,6 @@ export class GossipMachine {
     this.addr = options.addr;
     this.#random = options.random;
     this.#hmac = options.hmac;
-    this.#incarnation = options.incarnation ?? 0;
     // A random first epoch: a restarted process (same ID, no memory) almost never reuses its last life's
     // epoch, and a peer that holds a larger one tells it, so it moves above.
     this.#local = new LocalState(1 + Math.floor(this.#random() * 0x7ffffffe));
@@ -97,7 +94,7 @@ export class GossipMachine {
       config: c,
       hmac: this.#hmac,
       queue: this.#queue,
-      sender: () => this.#senderInfo(),
+      sender: () => this.#claims.sender(),
       store: (id) => this.#sync.store(id),
       liveCount: () => this.#table.liveCount + 1,
     });
@@ -108,7 +105,7 @@ export class GossipMachine {
       prober: this.#prober,
       outbox: this.#out,
       suspect: (m, now) =>
-        this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'suspect', from: this.id }, now, 'local'),
+        this.#claims.apply({ id: m.id, incarnation: m.incarnation, status: 'suspect', from: this.id }, now, 'local'),
     });
     this.#sync = new StateReplication({
       selfId: this.id,
@@ -118,7 +115,21 @@ export class GossipMachine {
       queue: this.#queue,
       outbox: this.#out,
       emit: (event) => this.#events.push(event),
-      laterOwnState: (epoch, version) => this.#claimAboutSelf(this.#incarnation, 'alive', epoch, version),
+      laterOwnState: (epoch, version) => this.#claims.aboutSelf(this.#claims.incarnation, 'alive', epoch, version),
+    });
+    this.#claims = new Claims({
+      selfId: this.id,
+      selfAddr: this.addr,
+      config: c,
+      table: this.#table,
+      queue: this.#queue,
+      outbox: this.#out,
+      prober: this.#prober,
+      local: this.#local,
+      sync: this.#sync,
+      incarnation: options.incarnation ?? 0,
+      emit: (event) => this.#events.push(event),
+      leaving: () => this.leaving,
     });
     const now = options.now;
     this.#antiEntropy = new AntiEntropy(
@@ -130,9 +141,9 @@ export class GossipMachine {
         outbox: this.#out,
         sync: this.#sync,
         random: this.#random,
-        selfEntry: () => this.#selfEntry(),
-        applyClaim: (claim, at) => this.#applyClaim(claim, at, 'digest'),
-        claimAboutSelf: (e) => this.#claimAboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion),
+        selfEntry: () => this.#claims.selfEntry(),
+        applyClaim: (claim, at) => this.#claims.apply(claim, at, 'digest'),
+        claimAboutSelf: (e) => this.#claims.aboutSelf(e.incarnation, e.status, e.stateEpoch, e.stateVersion),
         leaving: () => this.leaving,
       },
       now,
@@ -145,7 +156,7 @@ export class GossipMachine {
 
   /** The current incarnation (raised only by refutations). */
   get incarnation(): number {
-    return this.#incarnation;
+    return this.#claims.incarnation;
   }
 
   /** Lifeguard's local health score (0 = healthy); probe timings stretch by `1 + localHealth`. */
@@ -215,7 +226,7 @@ export class GossipMachine {
    */
   setLocal(key: string, value: string | undefined, now: number): MachineOutput {
     this.#begin();
-    validateLocalEntry(key, value, this.#senderInfo(), this.#hmac !== undefined, this.config.maxPacketSize);
+    validateLocalEntry(key, value, this.#claims.sender(), this.#hmac !== undefined, this.config.maxPacketSize);
     this.#sync.setLocal(key, value);
     void now;
     return this.#flush();
@@ -231,7 +242,7 @@ export class GossipMachine {
     if (this.#leftAt !== undefined) return this.#flush();
     this.#leftAt = now;
     this.#prober.clear();
-    const update: MemberUpdate = { status: 'left', id: this.id, incarnation: this.#incarnation };
+    const update: MemberUpdate = { status: 'left', id: this.id, incarnation: this.#claims.incarnation };
     this.#queue.enqueueMember(update);
     for (const m of this.#table.live()) this.#out.send(m.addr, { type: 'gossip' }, [update], [], 'none');
     return this.#flush();
@@ -253,7 +264,7 @@ export class GossipMachine {
     if (!this.leaving) {
       this.#probing.deadlines(now, judging);
       const expired = judging ? [...this.#table.suspects()].filter((m) => now >= (m.suspicion?.deadline ?? Infinity)) : [];
-      for (const m of expired) this.#applyClaim({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
+      for (const m of expired) this.#claims.apply({ id: m.id, incarnation: m.incarnation, status: 'dead' }, now, 'local');
       if (now >= this.#nextProbeAt) {
         this.#probing.round(now);
         this.#nextProbeAt = now + c.probeIntervalMs * this.#prober.scale;
@@ -287,12 +298,12 @@ export class GossipMachine {
     }
     const s = msg.sender;
     if (s.id === this.id) {
-      this.#claimAboutSelf(s.incarnation, 'alive', s.stateEpoch, s.stateVersion);
+      this.#claims.aboutSelf(s.incarnation, 'alive', s.stateEpoch, s.stateVersion);
       return this.#flush();
     }
-    this.#observeSender(s, from, now);
+    this.#claims.observeSender(s, from, now);
     for (const u of msg.updates) {
-      this.#applyClaim({ ...u, addr: u.status === 'alive' ? u.addr : undefined }, now, 'update');
+      this.#claims.apply({ ...u, addr: u.status === 'alive' ? u.addr : undefined }, now, 'update');
     }
     for (const chunk of msg.chunks) this.#sync.applyChunk(chunk);
     this.#handleBody(msg, from, now);
@@ -325,86 +336,6 @@ export class GossipMachine {
     }
   }
 
-  #observeSender(s: Sender, from: string, now: number): void {
-    const outcome = this.#applyClaim({ id: s.id, incarnation: s.incarnation, status: 'alive', addr: s.addr }, now, 'sender');
-    if (outcome.kind === 'stale') {
-      this.#notice(s.id, from, now);
-      return;
-    }
-    const m = this.#table.get(s.id);
-    if (m === undefined || m.incarnation !== s.incarnation || m.status !== 'alive') return;
-    if (!this.#sync.observe(m, s)) this.#notice(s.id, from, now);
-  }
-
-  /** Tells a node what we believe about it (a one-entry digest), so it refutes a claim it has outlived. */
-  #notice(id: string, to: string, now: number): void {
-    const last = this.#noticeAt.get(id) ?? Number.NEGATIVE_INFINITY;
-    if (now - last < this.config.probeTimeoutMs) return;
-    if (this.#noticeAt.size >= 4096) this.#noticeAt.clear();
-    this.#noticeAt.set(id, now);
-    const entry = noticeEntry(this.#table, id, to);
-    if (entry !== undefined) this.#out.send(to, { type: 'sync', request: false, digest: [entry] }, [], [], 'none');
-  }
-
-  /**
-   * A claim about the local node. A suspicion or death at our incarnation, or any claim of a later incarnation,
-   * is refuted by raising the incarnation above it. A later state epoch, or a later version in our epoch, means
-   * peers hold the state of an earlier life of this ID: the state epoch is renewed above it, so they drop it.
-   */
-  #claimAboutSelf(incarnation: number, status: MemberStatus, epoch?: number, version?: number): void {
-    if (this.leaving) return;
-    const l = this.#local;
-    const laterIncarnation = incarnation > this.#incarnation;
-    const falseStatus = status !== 'alive' && incarnation >= this.#incarnation;
-    const laterState = epoch !== undefined && (epoch > l.epoch || (epoch === l.epoch && (version ?? 0) > l.known));
-    if (!laterIncarnation && !falseStatus && !laterState) return;
-    if (laterIncarnation || falseStatus) {
-      this.#incarnation = Math.min(MAX_U32, Math.max(this.#incarnation, incarnation) + 1);
-      if (!laterIncarnation) this.#prober.adjustHealth(1);
-      this.#queue.enqueueMember({ status: 'alive', id: this.id, incarnation: this.#incarnation, addr: this.addr });
-    }
-    if (laterState) {
-      l.renew(Math.min(MAX_U32, Math.max(l.epoch, epoch) + 1));
-      this.#queue.enqueueState(this.id, l.epoch, 0);
-    }
-    this.#events.push({
-      type: 'refuted',
-      incarnation: this.#incarnation,
-      claim: status,
-      newLife: laterIncarnation || laterState,
-    });
-  }
-
-  #applyClaim(c: MemberClaim, now: number, source: 'sender' | 'update' | 'digest' | 'local'): ClaimOutcome {
-    if (c.id === this.id) {
-      this.#claimAboutSelf(c.incarnation, c.status);
-      return { kind: 'ignored' };
-    }
-    const outcome = this.#table.apply(c, now);
-    switch (outcome.kind) {
-      case 'added':
-        this.#events.push({ type: 'member-added', member: viewOf(outcome.member) });
-        // A node learned from a digest (typically: we just joined) may not know us yet; our header tells it.
-        if (source === 'digest' && !this.leaving) this.#out.send(outcome.member.addr, { type: 'gossip' }, [], [], 'none');
-        else this.#queue.enqueueMember(claimOf(this.id, outcome.member));
-        break;
-      case 'changed': {
-        const m = outcome.member;
-        if (outcome.previous !== m.status) this.#events.push({ type: 'member-status', member: viewOf(m), previous: outcome.previous });
-        const update = claimOf(this.id, m);
-        this.#queue.enqueueMember(update);
-        if (m.status === 'suspect' && m.suspicion?.by === this.id) this.#out.send(m.addr, { type: 'gossip' }, [update]);
-        break;
-      }
-      case 'confirmed':
-        this.#queue.enqueueMember({ status: 'suspect', id: c.id, incarnation: c.incarnation, from: c.from ?? this.id });
-        break;
-      default:
-        break;
-    }
-    return outcome;
-  }
-
   #gossipRound(now: number): void {
     for (const m of this.#table.reap(now)) {
       this.#queue.forget(m.id);
@@ -418,29 +349,8 @@ export class GossipMachine {
     this.#sync.round(now, !this.leaving);
   }
 
-  #senderInfo(): Sender {
-    return {
-      id: this.id,
-      incarnation: this.#incarnation,
-      addr: this.addr,
-      stateEpoch: this.#local.epoch,
-      stateVersion: this.#local.known,
-    };
-  }
-
-  #selfEntry(): DigestEntry {
-    return {
-      id: this.id,
-      addr: this.addr,
-      incarnation: this.#incarnation,
-      status: this.leaving ? 'left' : 'alive',
-      stateEpoch: this.#local.epoch,
-      stateVersion: this.#local.known,
-    };
-  }
-
   #selfView(): MemberView {
-    const e = this.#selfEntry();
+    const e = this.#claims.selfEntry();
     return { ...e, local: true, removeAt: undefined };
   }
 
