@@ -190,19 +190,26 @@ export class UdpGossipShell {
     const hp = parseHostPort(o.bindAddr);
     if (hp === undefined) throw new RangeError(`invalid gossip bind address ${JSON.stringify(o.bindAddr)}`);
     const bound = await this.#bind(hp.host, hp.port);
-    const advertised = advertiseAddrOf(o.advertiseAddr ?? '', bound);
-    const now = o.clock.now();
     const key = o.secretKey ?? '';
     const hmac: Hmac | undefined = key === '' ? undefined : (d) => createHmac('sha256', key).update(d).digest();
-    this.#machine = new GossipMachine({
-      nodeId: o.nodeId,
-      addr: advertised.addr,
-      incarnation: Math.floor((o.wallNow ?? Date.now)() / 1000) >>> 0,
-      random: o.random ?? Math.random,
-      now,
-      config: this.#config,
-      hmac,
-    });
+    let advertised: { addr: string; why: string };
+    try {
+      advertised = advertiseAddrOf(o.advertiseAddr ?? '', bound);
+      this.#machine = new GossipMachine({
+        nodeId: o.nodeId,
+        addr: advertised.addr,
+        incarnation: Math.floor((o.wallNow ?? Date.now)() / 1000) >>> 0,
+        random: o.random ?? Math.random,
+        now: o.clock.now(),
+        config: this.#config,
+        hmac,
+      });
+    } catch (err) {
+      // A bad advertise address or node ID: give the port back before reporting it.
+      this.#socket?.close();
+      this.#closed = true;
+      throw err;
+    }
     this.#log.info('gossip started', {
       'node-id': o.nodeId,
       'bind-addr': joinHostPort(bound.address, bound.port),
@@ -218,7 +225,12 @@ export class UdpGossipShell {
     const attempts: Array<[DatagramFamily, string]> =
       host === '' ? [['udp6', '::'], ['udp4', '0.0.0.0']] : [[isIPv6(host) ? 'udp6' : 'udp4', host]];
     if (host !== '' && !isIPv4(host) && !isIPv6(host)) {
-      const addrs = await (this.#o.resolveHost ?? systemResolver)(host);
+      let addrs: readonly string[];
+      try {
+        addrs = await (this.#o.resolveHost ?? systemResolver)(host);
+      } catch (err) {
+        throw new Error(`gossip bind ${joinHostPort(host, port)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
       const pick = addrs.find((a) => isIPv4(a)) ?? addrs[0];
       if (pick === undefined) throw new Error(`gossip bind address ${host}: the name has no address`);
       attempts[0] = [isIPv6(pick) ? 'udp6' : 'udp4', pick];

@@ -105,6 +105,25 @@ describe('UdpGossipShell', () => {
       await assert.rejects(shell.start(), /invalid gossip bind address "nonsense"/);
     });
 
+    it('gives the port back when the advertise address is bad, and names it', async () => {
+      const { shell } = h.shell('a', { bindAddr: '127.0.0.1:47100', advertiseAddr: 'not valid:1' });
+      await assert.rejects(shell.start(), /gossip advertise address "not valid:1" is not host:port/);
+      assert.equal(h.net.isBound('127.0.0.1', 47100), false);
+      assert.equal(shell.closed, true);
+    });
+
+    it('binds a host name to its IPv4 address, and names a name that does not resolve', async () => {
+      const resolveHost = async (host: string): Promise<string[]> => {
+        if (host === 'gossip.test') return ['::1', '127.0.0.1'];
+        throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+      };
+      const { shell } = h.shell('a', { bindAddr: 'gossip.test:0', resolveHost });
+      const bound = await shell.start();
+      assert.equal(bound.address, '127.0.0.1');
+      const bad = h.shell('b', { bindAddr: 'nowhere.test:0', resolveHost });
+      await assert.rejects(bad.shell.start(), /gossip bind nowhere\.test:0: getaddrinfo ENOTFOUND nowhere\.test/);
+    });
+
     it('rejects a port already in use, naming the address', async () => {
       const a = h.shell('a');
       const bound = await a.shell.start();
