@@ -9,6 +9,7 @@ import type { ClusterStatusSource } from '../adapters/server/admin/cluster-statu
 import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
 import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-server.js';
 import { GossipClusterMembership } from '../adapters/server/cluster/gossip/gossip-cluster-membership.adapter.js';
+import { SingleNodeClusterStatus } from '../adapters/server/admin/cluster-status.js';
 import { clusterModule } from './modules/cluster.module.js';
 import { coreModule } from './modules/core.module.js';
 import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
@@ -28,8 +29,11 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(TOKENS.ServerConfig).toConstantValue(config);
   container.load(platformModule(config.log, overrides), clusterModule, coreModule, upstreamModule, proxyModule);
-  if (overrides.membership !== undefined) container.rebind(TOKENS.ClusterMembership).toConstantValue(overrides.membership);
-  if (overrides.clusterStatus !== undefined) container.rebind(TOKENS.ClusterStatus).toConstantValue(overrides.clusterStatus);
+  if (overrides.membership !== undefined) {
+    container.rebind(TOKENS.ClusterMembership).toConstantValue(overrides.membership);
+    // Without gossip, the status pages read the swapped membership's snapshot.
+    container.rebind(TOKENS.ClusterStatus).toConstantValue(overrides.clusterStatus ?? new SingleNodeClusterStatus(overrides.membership));
+  } else if (overrides.clusterStatus !== undefined) container.rebind(TOKENS.ClusterStatus).toConstantValue(overrides.clusterStatus);
   container
     .bind(TOKENS.ServerNode)
     .toResolvedValue(

@@ -88,6 +88,22 @@ describe('two in-process nodes sharing a fake membership (one hop at most)', () 
     memA.remoteNodes = [memB.localNode];
   });
 
+  it('answers ?forward=<node> on the admin port by asking that node (Piko status CLI --forward)', async () => {
+    const res = await fetchRaw(hostPort(b.addresses.admin), { path: '/status/cluster/nodes/local?forward=node-a' });
+    assert.equal(res.status, 200);
+    assert.equal(res.json<{ id: string }>().id, 'node-a', 'node a answered about itself');
+    const here = await fetchRaw(hostPort(b.addresses.admin), { path: '/status/cluster/nodes/local' });
+    assert.equal(here.json<{ id: string }>().id, 'node-b');
+    memB.remoteNodes = [memA.localNode, { ...memA.localNode, id: asNodeId('node-gone'), adminAddr: '127.0.0.1:1', endpoints: new Map() }];
+    try {
+      const gone = await fetchRaw(hostPort(b.addresses.admin), { path: '/status/cluster/nodes?forward=node-gone' });
+      assert.equal(gone.status, 502);
+      assert.match(gone.json<{ error: string }>().error, /node-gone did not answer/);
+    } finally {
+      memB.remoteNodes = [memA.localNode];
+    }
+  });
+
   it('carries a TCP tunnel through the other node', async () => {
     const conn = await dial('tcp-on-a', { url: `http://${hostPort(b.addresses.proxy)}` });
     conn.end('across two nodes');

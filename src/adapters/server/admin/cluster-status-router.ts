@@ -77,8 +77,9 @@ export function createClusterStatusRouter(source: ClusterStatusSource): Router {
 
 /**
  * Piko's `?forward=<nodeID>` interceptor, run before every admin route: no `forward`, or the local node's ID,
- * serves the request here; an unknown node gets 404 `{"error":"node not found"}`. Proxying to another known node
- * comes with clustering; until then such a request gets 501 saying so (a single node knows no other).
+ * serves the request here; an unknown node gets 404 `{"error":"node not found"}`; a known node is asked the same
+ * path (without `forward`) on its admin address and its answer is relayed (502 when it cannot be reached, 504
+ * after 10 s). The `Authorization` header is passed on, so the peer applies its own admin auth.
  */
 export function forwardInterceptor(source: ClusterStatusSource): RequestHandler {
   return (req, res, next) => {
@@ -88,11 +89,24 @@ export function forwardInterceptor(source: ClusterStatusSource): RequestHandler 
       next();
       return;
     }
-    if (!source.nodes().some((n) => n.id === forward)) {
+    const node = source.nodes().find((n) => n.id === forward);
+    if (node === undefined) {
       notFound(res);
       return;
     }
-    res.status(501).json({ error: `forwarding to node ${forward} is not implemented yet` });
+    const url = new URL(req.originalUrl, `http://${node.adminAddr}`);
+    url.searchParams.delete('forward');
+    const authorization = req.headers.authorization;
+    fetch(url, { headers: authorization !== undefined ? { authorization } : {}, signal: AbortSignal.timeout(10_000) }).then(
+      async (answer) => {
+        const body = Buffer.from(await answer.arrayBuffer());
+        res.status(answer.status).type(answer.headers.get('content-type') ?? 'application/json').send(body);
+      },
+      (err: unknown) => {
+        const timedOut = err instanceof Error && err.name === 'TimeoutError';
+        res.status(timedOut ? 504 : 502).json({ error: `node ${forward} did not answer: ${timedOut ? 'timeout' : 'unreachable'}` });
+      },
+    );
   };
 }
 
