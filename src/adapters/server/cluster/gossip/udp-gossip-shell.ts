@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Cancel, Clock } from '../../../../application/ports/clock.port.js';
 import type { Logger } from '../../../../application/ports/logger.port.js';
 import type { Metrics } from '../../../../application/ports/metrics.port.js';
 import { joinHostPort, parseHostPort } from '../../../platform/config/addresses.js';
 import type { DatagramBound, DatagramFamily, DatagramSocket, DatagramSocketFactory } from './datagram-socket.js';
+import { createUdpSocket } from './node-udp-socket.js';
 import {
   advertiseAddrOf,
   parseGossipAddr,
@@ -64,44 +64,6 @@ export type GossipView = Pick<
   GossipMachine,
   'id' | 'addr' | 'members' | 'member' | 'state' | 'stateEntries' | 'incarnation' | 'localHealth' | 'leaving'
 >;
-
-/** The `node:dgram` socket behind a {@link DatagramSocket}; its `'error'` always has a handler. */
-export const createUdpSocket: DatagramSocketFactory = (family, handlers) => {
-  const socket = createSocket({ type: family });
-  let binding: ((err: Error) => void) | undefined;
-  let closed = false;
-  socket.on('error', (err) => (binding !== undefined ? binding(err) : handlers.error(err)));
-  socket.on('message', (msg, rinfo) => handlers.message(msg, { address: rinfo.address, port: rinfo.port }));
-  return {
-    bind: (host, port) =>
-      new Promise<DatagramBound>((resolve, reject) => {
-        binding = (err) => {
-          binding = undefined;
-          closed = true;
-          socket.close();
-          reject(err);
-        };
-        socket.bind({ port, ...(host === '' ? {} : { address: host }), exclusive: true }, () => {
-          binding = undefined;
-          const a = socket.address();
-          resolve({ address: a.address, port: a.port });
-        });
-      }),
-    send: (bytes, port, host, done) => {
-      if (closed) return done(new Error('socket closed'));
-      try {
-        socket.send(bytes, port, host, (err) => done(err ?? null));
-      } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-      }
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      socket.close();
-    },
-  };
-};
 
 /**
  * The I/O shell of the gossip protocol: one UDP socket, one timer and a {@link GossipMachine}. It feeds every
@@ -426,3 +388,4 @@ export class UdpGossipShell {
 }
 
 export type { JoinResult } from './join-loop.js';
+export { createUdpSocket } from './node-udp-socket.js';
