@@ -6,6 +6,7 @@ import { hostPort, startInProcessNode } from '../support/cluster/in-process-node
 import { FakeClusterMembership } from '../support/fakes/fake-cluster-membership.js';
 import { asNodeId } from '../../src/domain/node/node.js';
 import { fetchRaw } from '../support/http.js';
+import { spawnNode, CLI_JS } from '../support/processes.js';
 
 /**
  * Two real nodes in this process whose fake memberships mirror each other: each lists the other with the
@@ -102,6 +103,19 @@ describe('two in-process nodes sharing a fake membership (one hop at most)', () 
     } finally {
       memB.remoteNodes = [memA.localNode];
     }
+  });
+
+  it('piko-ts status cluster nodes prints both nodes as a table, and as JSON with --output json', async () => {
+    const admin = `http://${hostPort(b.addresses.admin)}`;
+    const tableRun = spawnNode(CLI_JS, ['status', 'cluster', 'nodes', '--server.url', admin]);
+    assert.equal(await tableRun.exited, 0, tableRun.stderrText.join('\n'));
+    const text = tableRun.stdoutText.join('');
+    assert.match(text, /^ID\s+STATUS/);
+    assert.match(text, /node-a\s+active/);
+    assert.match(text, /node-b\s+active/);
+    const jsonRun = spawnNode(CLI_JS, ['status', 'cluster', 'node', 'local', '--server.url', admin, '--forward', 'node-a', '--output', 'json']);
+    assert.equal(await jsonRun.exited, 0);
+    assert.equal((JSON.parse(jsonRun.stdoutText.join('')) as { id: string }).id, 'node-a');
   });
 
   it('carries a TCP tunnel through the other node', async () => {
