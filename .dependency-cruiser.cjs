@@ -80,7 +80,7 @@ module.exports = {
       name: 'pure-protocol',
       severity: 'error',
       comment: 'Protocol codecs and state machines are pure: no Node module, socket library or timer.',
-      from: { path: '(^src/adapters/wire/mux/(codec|frame|errors)\\.ts$)|(/protocol/)' },
+      from: { path: '(^src/adapters/wire/mux/(codec|frame|errors|stream-state|control-queue)\\.ts$)|(/protocol/)' },
       to: { path: [NODE_BUILTIN, '(^|/)node_modules/(ws|inversify)/'] },
     },
     {

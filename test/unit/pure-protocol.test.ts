@@ -27,7 +27,7 @@ const withoutComments = (text: string): string => text.replace(/\/\*[\s\S]*?\*\/
 function pureFiles(): string[] {
   const adapters = join(ROOT, 'src/adapters');
   const protocol = sources(adapters).filter((f) => f.includes('/protocol/'));
-  const mux = ['codec.ts', 'frame.ts', 'errors.ts'].map((f) => join(adapters, 'wire/mux', f));
+  const mux = ['codec.ts', 'frame.ts', 'errors.ts', 'stream-state.ts', 'control-queue.ts'].map((f) => join(adapters, 'wire/mux', f));
   return [...protocol, ...mux];
 }
 
