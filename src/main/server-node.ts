@@ -11,6 +11,7 @@ import { clusterMetricsHook } from '../adapters/server/admin/cluster-metrics.js'
 import type { ClusterStatusSource } from '../adapters/server/admin/cluster-status.js';
 import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
 import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-server.js';
+import { advertiseAddrOf } from '../adapters/server/cluster/gossip/gossip-addresses.js';
 import { asNodeId } from '../domain/node/node.js';
 import type { ClosableForwarder, MetricsRegistry } from './tokens.js';
 
@@ -87,10 +88,12 @@ export class ServerNode {
     try {
       upstreamAddr = await listen(upstream.server, config.upstream.bindAddr);
       proxyAddr = await listen(proxy.server, config.proxy.bindAddr);
+      // A wildcard bind (`:8000`) is advertised with a private interface address, never as 0.0.0.0 (peers
+      // would forward to themselves).
       await membership.start({
         id: asNodeId(config.cluster.nodeId),
-        proxyAddr: config.proxy.advertiseAddr || formatAddress(proxyAddr),
-        adminAddr: config.admin.advertiseAddr || formatAddress(admin.address),
+        proxyAddr: advertiseAddrOf(config.proxy.advertiseAddr, { address: proxyAddr.host, port: proxyAddr.port }).addr,
+        adminAddr: advertiseAddrOf(config.admin.advertiseAddr, { address: admin.address.host, port: admin.address.port }).addr,
       });
     } catch (err) {
       upstream.closeAll();
