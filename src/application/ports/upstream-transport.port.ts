@@ -36,3 +36,20 @@ export interface UpstreamConnection extends Upstream {
   /** Closes the connection and every stream on it. */
   close(): void;
 }
+
+/**
+ * The server side of the upstream port: it accepts agents' connections, hands each one that completed its
+ * handshake to the register use case (and to unregister when it ends), and can let them all go. Implemented over
+ * WebSocket + yamux (`WsUpstreamServer`); a fake accepts in-memory connections.
+ *
+ * Contract: `goAwayAll` refuses new connections at once and asks every connected agent to move (in-flight
+ * streams finish); `closeAll` closes every connection and its streams. Both are idempotent; neither throws.
+ */
+export interface UpstreamTransport {
+  /** Connections currently registered. */
+  readonly size: number;
+  /** Refuses new connections and sends go-away on every connection. */
+  goAwayAll(): void;
+  /** Closes every connection and stops accepting. */
+  closeAll(): void;
+}

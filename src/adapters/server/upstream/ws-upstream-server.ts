@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../../../application/ports/clock.port.js';
+import type { UpstreamTransport } from '../../../application/ports/upstream-transport.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../../application/use-cases/unregister-upstream.use-case.js';
@@ -37,7 +38,7 @@ export interface UpstreamServerDeps {
  * it is allowed) and the connection carries a yamux session on which this node opens a stream per request.
  * Invalid endpoint IDs are refused with a 400 before the upgrade.
  */
-export class WsUpstreamServer {
+export class WsUpstreamServer implements UpstreamTransport {
   readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<WsUpstreamConnection>();
