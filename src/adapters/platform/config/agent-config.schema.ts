@@ -1,8 +1,8 @@
-import { accessLogTree, CONNECT_TLS_TREE, LOG_TREE } from './shared-schema.js';
-import { defineSchema } from './schema-tools.js';
+import { accessLogTree, clientTlsTree, LOG_TREE } from './shared-schema.js';
+import { defineSchema, field, type FieldSpec } from './schema-tools.js';
 
-const NOT_YET = 'Not supported yet: setting it is an error.';
-const UNUSED = 'Accepted for Piko compatibility, not used yet.';
+const unused = (format: FieldSpec['format'], value: unknown, doc: string): FieldSpec =>
+  field(format, value, `${doc} Accepted for Piko compatibility, not used yet.`, { inactive: 'warn' });
 
 /**
  * Schema of one agent listener: an item of `listeners:` in the agent YAML (§2.3 of the Piko notes), and the
@@ -15,42 +15,22 @@ const UNUSED = 'Accepted for Piko compatibility, not used yet.';
  */
 export const listenerConfigSchema = defineSchema(
   {
-    endpoint_id: {
-      doc: 'Endpoint to register: 1 to 128 characters of [A-Za-z0-9._-], starting and ending alphanumeric.',
-      format: 'endpoint-id',
-      default: '',
-      noArg: true,
-    },
-    addr: {
-      doc: 'Local service: a port (3000), host:port, or for http an http(s) URL with an optional path.',
-      format: 'listener-addr',
-      default: '',
-      noArg: true,
-    },
-    protocol: { doc: 'Protocol of the local service: http or tcp.', format: 'protocol', default: 'http', noArg: true },
+    endpoint_id: field('endpoint-id', '', 'Endpoint to register: 1 to 128 characters of [A-Za-z0-9._-], starting and ending ' +
+      'alphanumeric.', { noArg: true }),
+    addr: field('listener-addr', '', 'Local service: a port (3000), host:port, or for http an http(s) URL with an optional path.', { noArg: true }),
+    protocol: field('protocol', 'http', 'Protocol of the local service: http or tcp.', { noArg: true }),
     access_log: accessLogTree('listener'),
-    timeout: {
-      doc: 'Time allowed for the local service to send response headers once the request body has been sent (http), or to accept the connection (tcp); 0 = none.',
-      format: 'duration',
-      default: '10s',
-    },
-    max_header_bytes: {
-      doc: 'Largest request line plus headers accepted from the server (http); keep it above the server\'s proxy.http.max_header_bytes (piko-ts only).',
-      format: 'positive-int',
-      default: 4_194_304,
-    },
+    timeout: field('duration', '10s', 'Time allowed for the local service to send response headers once the request body has been sent ' +
+      '(http), or to accept the connection (tcp); 0 = none.'),
+    max_header_bytes: field('positive-int', 4_194_304, 'Largest request line plus headers accepted from the server (http); keep it above ' +
+      "the server's proxy.http.max_header_bytes (piko-ts only)."),
     http_client: {
-      keep_alive_timeout: { doc: `TCP keep-alive of connections to the service. ${UNUSED}`, format: 'duration', default: '30s', inactive: 'warn' },
-      idle_conn_timeout: { doc: `Idle pooled connection timeout. ${UNUSED}`, format: 'duration', default: '90s', inactive: 'warn' },
-      max_idle_conns: { doc: `Most idle pooled connections (-1 = unlimited). ${UNUSED}`, format: 'idle-conns', default: 100, inactive: 'warn' },
-      disable_compression: { doc: `Do not ask the service for gzip. ${UNUSED}`, format: 'bool', default: false, inactive: 'warn' },
+      keep_alive_timeout: unused('duration', '30s', 'TCP keep-alive of connections to the service.'),
+      idle_conn_timeout: unused('duration', '90s', 'Idle pooled connection timeout.'),
+      max_idle_conns: unused('idle-conns', 100, 'Most idle pooled connections (-1 = unlimited).'),
+      disable_compression: unused('bool', false, 'Do not ask the service for gzip.'),
     },
-    tls: {
-      cert: { doc: `Client certificate for an https service. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject', noArg: true },
-      key: { doc: `Key of tls.cert. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject', noArg: true },
-      root_cas: { doc: `CA bundle verifying the service. ${NOT_YET}`, format: 'text', default: '', inactive: 'reject', noArg: true },
-      insecure_skip_verify: { doc: `Skip verifying the service. ${NOT_YET}`, format: 'bool', default: false, inactive: 'reject', noArg: true },
-    },
+    tls: clientTlsTree('an https service', true),
   },
   'PIKO_LISTENER_',
 );
@@ -64,43 +44,25 @@ export const TCP_LISTENER_KEYS: ReadonlySet<string> = new Set(['timeout', 'acces
  */
 export const agentConfigSchema = defineSchema(
   {
-    listeners: {
-      doc: 'Listeners run by agent start: a list of mappings with the listener keys (YAML, or PIKO_LISTENERS as YAML/JSON text).',
-      format: 'listeners',
-      default: [],
-      noArg: true,
-    },
+    listeners: field('listeners', [], 'Listeners run by agent start: a list of mappings with the listener keys (YAML, or PIKO_LISTENERS ' +
+      'as YAML/JSON text).', { noArg: true }),
     connect: {
-      url: {
-        doc: 'URL of the server upstream port (http, https, ws or wss; a base path is allowed).',
-        format: 'connect-url',
-        default: 'http://localhost:8001',
-      },
-      token: { doc: 'Token sent as Authorization: Bearer.', format: 'text', default: '', sensitive: true },
-      tenant_id: { doc: `Tenant ID sent as x-piko-tenant-id. ${UNUSED}`, format: 'text', default: '', inactive: 'warn' },
-      timeout: {
-        doc: 'Timeout of each connection attempt (the WebSocket handshake); failed attempts are retried forever with backoff. Must not be 0.',
-        format: 'nonzero-duration',
-        default: '30s',
-      },
-      startup_deadline: {
-        doc: 'Exit 1 when a listener has not connected within this time of start-up; 0 waits forever (the default), so the server and the agent can start in any order.',
-        format: 'duration',
-        default: '0s',
-      },
-      proxy_url: { doc: `HTTP(S) proxy for the connection. ${UNUSED}`, format: 'optional-url', default: '', inactive: 'warn' },
-      tls: CONNECT_TLS_TREE,
+      url: field('connect-url', 'http://localhost:8001', 'URL of the server upstream port (http, https, ws or wss; a base path is allowed).'),
+      token: field('text', '', 'Token sent as Authorization: Bearer.', { sensitive: true }),
+      tenant_id: unused('text', '', 'Tenant ID sent as x-piko-tenant-id.'),
+      timeout: field('nonzero-duration', '30s', 'Timeout of each connection attempt (the WebSocket handshake); failed attempts are retried ' +
+        'forever with backoff. Must not be 0.'),
+      startup_deadline: field('duration', '0s', 'Exit 1 when a listener has not connected within this time of start-up; 0 waits forever ' +
+        '(the default), so the server and the agent can start in any order.'),
+      proxy_url: unused('optional-url', '', 'HTTP(S) proxy for the connection.'),
+      tls: clientTlsTree('the server'),
     },
     server: {
-      enabled: { doc: 'Run the agent metrics server.', format: 'bool', default: false },
-      bind_addr: {
-        doc: 'Listen address of the agent metrics server; loopback by default (Piko binds every interface).',
-        format: 'bind-addr',
-        default: '127.0.0.1:5000',
-      },
+      enabled: field('bool', false, 'Run the agent metrics server.'),
+      bind_addr: field('bind-addr', '127.0.0.1:5000', 'Listen address of the agent metrics server; loopback by default (Piko binds every interface).'),
     },
     log: LOG_TREE,
-    grace_period: { doc: 'Graceful-shutdown budget of each listener; must not be 0.', format: 'nonzero-duration', default: '1m' },
+    grace_period: field('nonzero-duration', '1m', 'Graceful-shutdown budget of each listener; must not be 0.'),
   },
   'PIKO_',
 );

@@ -1,17 +1,10 @@
 /**
- * Stable codes of configuration errors:
- * - `CONFIG_USAGE`: bad command line shape (unknown flag, missing flag value, wrong positionals);
- * - `CONFIG_UNKNOWN_KEY`: a file key or `PIKO_*` variable that matches nothing in the schema;
- * - `CONFIG_INVALID_VALUE`: a value that fails its format or a cross-field rule;
- * - `CONFIG_FILE`: the config file cannot be read or is not valid YAML;
- * - `CONFIG_UNSUPPORTED`: a Piko option we accept in the schema but cannot honour yet.
+ * Stable codes of configuration errors: `CONFIG_USAGE` a bad command line (unknown flag, missing value, wrong
+ * positionals); `CONFIG_UNKNOWN_KEY` a file key that matches nothing in the schema; `CONFIG_INVALID_VALUE` a
+ * value that fails its format or a cross-field rule; `CONFIG_FILE` a file that cannot be read or is not
+ * valid YAML; `CONFIG_UNSUPPORTED` a Piko option accepted by the schema but not honoured yet.
  */
-export type ConfigErrorCode =
-  | 'CONFIG_USAGE'
-  | 'CONFIG_UNKNOWN_KEY'
-  | 'CONFIG_INVALID_VALUE'
-  | 'CONFIG_FILE'
-  | 'CONFIG_UNSUPPORTED';
+export type ConfigErrorCode = 'CONFIG_USAGE' | 'CONFIG_UNKNOWN_KEY' | 'CONFIG_INVALID_VALUE' | 'CONFIG_FILE' | 'CONFIG_UNSUPPORTED';
 
 /**
  * A configuration the process must not start with. `message` is one line, `config: <what>: <reason>`, where

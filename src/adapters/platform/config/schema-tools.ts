@@ -1,9 +1,8 @@
 import { CONFIG_FORMATS, type FormatName } from './formats.js';
 
 /**
- * What a schema author writes for one config field. The YAML key path comes from where the field sits in
- * the tree; the flag and environment names are derived from that path by {@link defineSchema}, so the three
- * spellings cannot drift apart (T11).
+ * What a schema author writes for one config field. The flag and environment names are derived from where
+ * the field sits in the tree by {@link defineSchema}, so the YAML key, flag and variable cannot drift (T11).
  */
 export interface FieldSpec {
   /** One or two sentences, shown in help. */
@@ -14,15 +13,12 @@ export interface FieldSpec {
   /** Never quoted back in errors. */
   readonly sensitive?: boolean;
   /**
-   * A Piko option we accept so that Piko configs load, but do not implement yet. `'warn'`: setting it to
-   * anything but its default gives a warning. `'reject'`: setting it is an error, because ignoring it would
-   * silently weaken security (authentication, TLS).
+   * A Piko option accepted so that Piko configs load, but not implemented: `'warn'` gives a warning when it is
+   * set to anything but its default, `'reject'` an error (ignoring it would silently weaken auth or TLS).
+   * Inactive fields are left out of the typed result.
    */
   readonly inactive?: 'warn' | 'reject';
-  /**
-   * Set only from a file or the environment, never by a flag of this name: lists of mappings, and the
-   * listener fields that `agent http|tcp` takes as positionals or as the subcommand itself.
-   */
+  /** Set only from a file or the environment, never by a flag: lists of mappings and positional fields. */
   readonly noArg?: boolean;
 }
 
@@ -31,9 +27,9 @@ export interface SchemaTree {
   readonly [key: string]: SchemaTree | FieldSpec;
 }
 
-/** A field with its derived names: this is convict's schema object (`doc`, `format`, `default`, `env`, `arg`). */
+/** A field with its derived names: convict's schema object (`doc`, `format`, `default`, `env`, `arg`). */
 export interface ConfigField extends FieldSpec {
-  /** `PIKO_` + the key path in upper snake case (`PIKO_PROXY_BIND_ADDR`). */
+  /** The env prefix + the key path in upper snake case (`PIKO_PROXY_BIND_ADDR`). */
   readonly env: string;
   /** The key path with `_` → `-` (`proxy.bind-addr`); undefined for `noArg` fields. */
   readonly arg?: string;
@@ -50,20 +46,24 @@ export interface SchemaLeaf {
   readonly field: ConfigField;
 }
 
+/** A field: its format, default and doc, plus `sensitive`, `inactive` or `noArg` when given. */
+export const field = (format: FormatName, value: unknown, doc: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  doc,
+  format,
+  default: value,
+  ...extra,
+});
+
 /** True when a schema node is a field (convict's rule: it has a `default`). */
 export function isField(node: SchemaTree | FieldSpec): node is FieldSpec {
   return Object.hasOwn(node, 'default');
 }
 
 /** The flag name of a key path: `proxy.bind_addr` → `proxy.bind-addr`. */
-export function flagNameOf(path: string): string {
-  return path.replaceAll('_', '-');
-}
+export const flagNameOf = (path: string): string => path.replaceAll('_', '-');
 
 /** The environment variable of a key path: `proxy.bind_addr` → `${prefix}PROXY_BIND_ADDR`. */
-export function envNameOf(prefix: string, path: string): string {
-  return prefix + path.toUpperCase().replaceAll('.', '_');
-}
+export const envNameOf = (prefix: string, path: string): string => prefix + path.toUpperCase().replaceAll('.', '_');
 
 /** Freezes an object graph in place (config results and schemas are immutable) and returns it. */
 export function deepFreeze<T>(value: T): T {
@@ -78,36 +78,20 @@ export function deepFreeze<T>(value: T): T {
  * Completes a tree into a frozen schema: every field gets `env` (`envPrefix` + upper snake path) and, unless
  * `noArg`, `arg` (dashed path). Throws at module load when a format is unknown, so a typo cannot ship.
  */
-export function defineSchema(tree: SchemaTree, envPrefix: string): ConfigSchema {
-  const walk = (node: SchemaTree, prefix: string): ConfigSchema => {
-    const out: Record<string, ConfigSchema | ConfigField> = {};
-    for (const [key, child] of Object.entries(node)) {
-      const path = prefix + key;
-      if (isField(child)) {
-        if (!Object.hasOwn(CONFIG_FORMATS, child.format)) throw new Error(`${path}: unknown format ${child.format}`);
-        out[key] = {
-          ...child,
-          env: envNameOf(envPrefix, path),
-          ...(child.noArg === true ? {} : { arg: flagNameOf(path) }),
-        };
-      } else {
-        out[key] = walk(child, `${path}.`);
-      }
-    }
-    return out;
-  };
-  return deepFreeze(walk(tree, ''));
+export function defineSchema(tree: SchemaTree, envPrefix: string, prefix = ''): ConfigSchema {
+  const out: Record<string, ConfigSchema | ConfigField> = {};
+  for (const [key, node] of Object.entries(tree)) {
+    const path = prefix + key;
+    if (!isField(node)) out[key] = defineSchema(node, envPrefix, `${path}.`);
+    else if (!Object.hasOwn(CONFIG_FORMATS, node.format)) throw new Error(`${path}: unknown format ${node.format}`);
+    else out[key] = { ...node, env: envNameOf(envPrefix, path), ...(node.noArg === true ? {} : { arg: flagNameOf(path) }) };
+  }
+  return deepFreeze(out);
 }
 
 /** Lists the fields of a schema in declaration order. */
-export function schemaLeaves(schema: ConfigSchema): SchemaLeaf[] {
-  const leaves: SchemaLeaf[] = [];
-  const walk = (node: ConfigSchema, prefix: string): void => {
-    for (const [key, child] of Object.entries(node)) {
-      if (isField(child)) leaves.push({ path: prefix + key, field: child as ConfigField });
-      else walk(child as ConfigSchema, `${prefix}${key}.`);
-    }
-  };
-  walk(schema, '');
-  return leaves;
+export function schemaLeaves(schema: ConfigSchema, prefix = ''): SchemaLeaf[] {
+  return Object.entries(schema).flatMap(([key, node]) =>
+    isField(node) ? [{ path: prefix + key, field: node as ConfigField }] : schemaLeaves(node as ConfigSchema, `${prefix}${key}.`),
+  );
 }

@@ -69,8 +69,8 @@ export interface ServerConfig {
     /** Largest WebSocket message accepted from an agent. */
     readonly maxMessageBytes: number;
     /**
-     * Shedding of agent connections by a node above the cluster average: `threshold` is the fraction above
-     * the average that triggers it (0 = off), `shedRate` the largest fraction of the average shed per second,
+     * Shedding of agent connections by a node above the cluster average: `threshold` is the fraction above the
+     * average that triggers it (0 = off), `shedRate` the largest fraction of the average shed per second,
      * `minConns` the count below which a node never sheds.
      */
     readonly rebalance: { readonly threshold: number; readonly shedRate: number; readonly minConns: number };
@@ -78,27 +78,15 @@ export interface ServerConfig {
   readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string };
   /**
    * `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters.
-   * `join` lists members to join (host or host:port, as written); an empty list starts a new cluster.
+   * `join` lists the members to join (host or host:port, as written; empty: a new cluster); `joinTimeoutMs` is
+   * never 0. Gossip: `advertiseAddr` is `''` when not configured (the runtime resolves it at start-up from
+   * `bindAddr`), `intervalMs` is never 0, `maxPacketSize` is 1200 to 65507 bytes, `secretKey` `''` turns
+   * message authentication off.
    */
   readonly cluster: {
-    readonly nodeId: string;
-    readonly nodeIdPrefix: string;
-    readonly join: readonly string[];
-    /** Never 0. */
-    readonly joinTimeoutMs: number;
-    readonly abortIfJoinFails: boolean;
-    /**
-     * `advertiseAddr` is `''` when not configured: the runtime resolves it at start-up from `bindAddr`.
-     * `intervalMs` is never 0; `maxPacketSize` is 1200 to 65507 bytes; `secretKey` `''` turns message
-     * authentication off.
-     */
-    readonly gossip: {
-      readonly bindAddr: string;
-      readonly advertiseAddr: string;
-      readonly intervalMs: number;
-      readonly maxPacketSize: number;
-      readonly secretKey: string;
-    };
+    readonly nodeId: string; readonly nodeIdPrefix: string;
+    readonly join: readonly string[]; readonly joinTimeoutMs: number; readonly abortIfJoinFails: boolean;
+    readonly gossip: { readonly bindAddr: string; readonly advertiseAddr: string; readonly intervalMs: number; readonly maxPacketSize: number; readonly secretKey: string };
   };
   readonly log: LogConfig;
   /** Total budget for a graceful shutdown; never 0. */

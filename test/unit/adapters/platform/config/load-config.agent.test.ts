@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadAgentConfig } from '../../../../../src/adapters/platform/config/load-config.js';
 import type { AccessLogConfig, AgentConfig, ListenerConfig } from '../../../../../src/adapters/platform/config/types.js';
 import { agent, assertConfigError, CONFIG_PATH, withFile } from './config-test-helpers.js';
@@ -97,6 +98,12 @@ describe('loadAgentConfig', () => {
         log: { level: 'warn', subsystems: ['proxy'] },
         gracePeriodMs: 10_000,
       });
+    });
+
+    it('loads the commented example config/agent.yaml', () => {
+      const path = fileURLToPath(new URL('../../../../../../config/agent.yaml', import.meta.url));
+      const result = loadAgentConfig(['start', '--config.path', path], {});
+      assert.deepEqual(result, { kind: 'config', config: { ...DEFAULTS, listeners: [listener()] }, warnings: [] });
     });
 
     it('reads YAML numbers given for the endpoint, address and token as text', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadForwardConfig } from '../../../../../src/adapters/platform/config/load-config.js';
 import type { ForwardConfig, ForwardPortConfig } from '../../../../../src/adapters/platform/config/types.js';
 import { assertConfigError, CONFIG_PATH, forward, withFile } from './config-test-helpers.js';
@@ -121,6 +122,12 @@ describe('loadForwardConfig', () => {
         connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 5_000 },
         log: { level: 'debug', subsystems: ['forwarder'] },
       });
+    });
+
+    it('loads the commented example config/forward.yaml', () => {
+      const path = fileURLToPath(new URL('../../../../../../config/forward.yaml', import.meta.url));
+      const result = loadForwardConfig(['start', '--config.path', path], {});
+      assert.deepEqual(result, { kind: 'config', config: { ...DEFAULTS, ports: [{ addr: '127.0.0.1:15432', endpointId: 'my-db' }] }, warnings: [] });
     });
 
     it('reads YAML numbers given for the address, endpoint and token as text', () => {

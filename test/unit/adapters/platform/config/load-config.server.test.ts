@@ -390,6 +390,12 @@ describe('loadServerConfig', () => {
     for (const [argv, env, yaml, message] of table) {
       it(message, () => assertConfigError(() => server(argv, env, yaml), 'CONFIG_INVALID_VALUE', message));
     }
+
+    it('reports the first bad key in schema order, whatever the order of the layers and flags', () => {
+      const message = 'config: proxy.timeout: must be a duration like 30s (got "30" from --proxy.timeout)';
+      assertConfigError(() => server(['--grace-period', '0', '--log.level', 'x', '--proxy.timeout', '30']), 'CONFIG_INVALID_VALUE', message);
+      assertConfigError(() => server([], { PIKO_PROXY_BIND_ADDR: 'x' }, 'grace_period: 0s\n'), 'CONFIG_INVALID_VALUE', /^config: proxy\.bind_addr: /);
+    });
   });
 
   describe('having timeouts set to 0 (T10)', () => {
