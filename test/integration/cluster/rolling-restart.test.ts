@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { freeTcpPort, freeUdpPort, nginxMissing, startNginx, type NginxProc } from '../../support/cluster/nginx.js';
+import { fetchRaw, startService } from '../../support/http.js';
+import { SERVER_JS, spawnNode, startAgent, type Proc } from '../../support/processes.js';
+
+/** The fixed addresses of one node, kept across its restarts. */
+interface NodePorts {
+  readonly id: string;
+  readonly proxy: string;
+  readonly upstream: string;
+  readonly admin: string;
+  readonly gossip: string;
+}
+
+/** One failed request of the load loop. */
+interface Failure {
+  readonly at: number;
+  readonly kind: string;
+  readonly phase: string;
+}
+
+const WORKERS = 4;
+const MAX_REQUESTS_PER_WORKER = 50_000;
+
+async function nodePorts(id: string): Promise<NodePorts> {
+  return {
+    id,
+    proxy: `127.0.0.1:${await freeTcpPort()}`,
+    upstream: `127.0.0.1:${await freeTcpPort()}`,
+    admin: `127.0.0.1:${await freeTcpPort()}`,
+    gossip: `127.0.0.1:${await freeUdpPort()}`,
+  };
+}
+
+/** Starts a server on `n`'s fixed ports, joining `join` (gossip addresses), and waits for its start log line. */
+async function startNode(n: NodePorts, join: readonly string[]): Promise<Proc> {
+  const proc = spawnNode(SERVER_JS, [
+    '--cluster.node-id', n.id,
+    '--proxy.bind-addr', n.proxy,
+    '--upstream.bind-addr', n.upstream,
+    '--admin.bind-addr', n.admin,
+    '--cluster.gossip.bind-addr', n.gossip,
+    ...(join.length > 0 ? ['--cluster.join', join.join(',')] : []),
+    '--proxy.upstream-wait', '10s',
+    '--grace-period', '5s',
+  ]);
+  await proc.waitFor((l) => l.message === 'server started', 30_000);
+  return proc;
+}
+
+async function ready(admin: string): Promise<boolean> {
+  try {
+    return (await fetchRaw(admin, { path: '/ready', timeoutMs: 2_000 })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function poll(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+const skip = nginxMissing();
+
+describe('rolling restart of 3 nodes behind nginx', { skip, timeout: 240_000 }, () => {
+  const nodes: NodePorts[] = [];
+  const procs = new Map<string, Proc>();
+  const others: Proc[] = [];
+  const lives: Array<[string, Proc]> = [];
+  let nginx: NginxProc | undefined;
+  let service: Awaited<ReturnType<typeof startService>>;
+
+  before(async () => {
+    service = await startService((req, res) => res.end(`svc ${req.url}`));
+    for (const id of ['node-a', 'node-b', 'node-c']) nodes.push(await nodePorts(id));
+    nginx = await startNginx({
+      sites: [
+        { name: 'piko_proxy', backends: nodes.map((n) => n.proxy) },
+        { name: 'piko_upstream', backends: nodes.map((n) => n.upstream) },
+      ],
+      connectTimeout: '1s',
+    });
+    const [a, ...rest] = nodes;
+    procs.set(a!.id, await startNode(a!, []));
+    lives.push([a!.id, procs.get(a!.id)!]);
+    for (const n of rest) {
+      procs.set(n.id, await startNode(n, [a!.gossip]));
+      lives.push([n.id, procs.get(n.id)!]);
+    }
+    others.push(await startAgent(['http', 'web', `127.0.0.1:${service.port}`, '--connect.url', `http://${nginx.listen.piko_upstream}`]));
+  });
+
+  after(async () => {
+    await Promise.all([...procs.values(), ...others].map((p) => p.stop('SIGKILL')));
+    await nginx?.stop();
+    await service?.close();
+  });
+
+  it(
+    'serves every request through nginx while each node in turn is stopped (SIGTERM) and restarted',
+    {
+      todo:
+        'in about half the runs 1-2 of ~1000 requests get 502 {"error":"no available upstreams"} after ~10 s: as a restarted node ' +
+        'rejoins, another node (without the upstream) forwards a request to it although the agent is on a third node; the ' +
+        'rejoining node has no upstream, cannot forward a hop-marked request, waits the whole upstream-wait and answers 502',
+    },
+    async () => {
+    const proxy = nginx!.listen.piko_proxy!;
+    const get = async (path: string): Promise<string | undefined> => {
+      const started = Date.now();
+      try {
+        const res = await fetchRaw(proxy, { path, headers: { 'x-piko-endpoint': 'web' }, timeoutMs: 30_000 });
+        const via = `via ${String(res.headers['x-upstream-addr'])} after ${Date.now() - started} ms`;
+        if (res.status !== 200) return `status ${res.status} ${res.body.toString().trim().slice(0, 80)} (${via})`;
+        if (res.body.toString() !== `svc ${path}`) return `wrong body ${JSON.stringify(res.body.toString().slice(0, 80))}`;
+        return undefined;
+      } catch (err) {
+        return `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      }
+    };
+    await poll(async () => (await get('/warm-up')) === undefined, 20_000, 'a first request through nginx to succeed');
+
+    let phase = 'before restarts';
+    let done = false;
+    let sent = 0;
+    const failures: Failure[] = [];
+    const t0 = Date.now();
+    console.log(`# load starts at ${new Date(t0).toISOString()}`);
+    const worker = async (w: number): Promise<void> => {
+      for (let i = 0; i < MAX_REQUESTS_PER_WORKER && !done; i++) {
+        const kind = await get(`/w${w}/r${i}`);
+        sent++;
+        if (kind !== undefined) failures.push({ at: Date.now() - t0, kind, phase });
+      }
+    };
+    const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const n of nodes) {
+        phase = `stopping ${n.id}`;
+        const stoppedAt = Date.now();
+        const code = await procs.get(n.id)!.stop('SIGTERM');
+        const stopMs = Date.now() - stoppedAt;
+        assert.equal(code, 0, `${n.id} exits 0 after SIGTERM`);
+        phase = `restarting ${n.id}`;
+        const join = nodes.filter((o) => o !== n).map((o) => o.gossip);
+        procs.set(n.id, await startNode(n, join));
+        lives.push([n.id, procs.get(n.id)!]);
+        await poll(() => ready(n.admin), 30_000, `${n.id} /ready`);
+        console.log(`# ${n.id}: stopped in ${stopMs} ms, ready again ${Date.now() - stoppedAt} ms after SIGTERM`);
+        phase = `after restart of ${n.id}`;
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+    } finally {
+      done = true;
+      await load;
+    }
+    const kinds = new Map<string, number>();
+    for (const f of failures) kinds.set(`${f.phase}: ${f.kind}`, (kinds.get(`${f.phase}: ${f.kind}`) ?? 0) + 1);
+    console.log(`# rolling restart: ${sent} requests, ${failures.length} failed in ${Date.now() - t0} ms`);
+    for (const [k, count] of kinds) console.log(`#   ${count} x ${k}`);
+    for (const f of failures.slice(0, 10)) console.log(`#   at ${f.at} ms: ${f.phase}: ${f.kind}`);
+    if (failures.length > 0) {
+      for (const n of nodes) console.log(`#   ${n.id}: proxy ${n.proxy}, upstream ${n.upstream}, gossip ${n.gossip}`);
+      for (const l of others[0]!.lines.filter((x) => x.subsystem !== 'proxy.http.access')) console.log(`#   agent: ${JSON.stringify(l)}`);
+      for (const [id, p] of lives) for (const l of p.lines.filter((x) => x.level !== 'info' || /gossip member|upstream|endpoint|stop|shut|leav/.test(String(x.message)))) console.log(`#   ${id}: ${JSON.stringify(l).slice(0, 300)}`);
+    }
+    assert.ok(sent > 0);
+    assert.deepEqual(failures, [], 'no request fails during the rolling restart');
+    },
+  );
+});
