@@ -40,11 +40,10 @@ describe('a node restarted with the same node ID', { timeout: 90_000 }, () => {
 
   it(
     'is listed by its peers without the endpoints of its previous life',
-    {
-      todo:
-        'in some runs node-a briefly lists the new life of node-b as active with 1 endpoint (its previous life\'s) ' +
-        'before 0; requests routed in that window are forwarded to a node without the upstream',
-    },
+    // node-a used to list node-b's new life with its previous life's endpoint in most runs; a member back from
+    // `left` now shows no endpoints until its new life's state arrives. One run in eight still failed after the
+    // fix, cause not found yet: kept as todo so it is seen without failing the suite.
+    { todo: 'rare (1 run in 8 after the fix): a window where the new life is listed with a stale endpoint remains' },
     async () => {
       const service = await startService((req, res) => res.end(`svc ${req.url}`));
       try {

@@ -104,12 +104,8 @@ describe('rolling restart of 3 nodes behind nginx', { skip, timeout: 240_000 }, 
 
   it(
     'serves every request through nginx while each node in turn is stopped (SIGTERM) and restarted',
-    {
-      todo:
-        'in about half the runs 1-2 of ~1000 requests get 502 {"error":"no available upstreams"} after ~10 s: as a restarted node ' +
-        'rejoins, another node (without the upstream) forwards a request to it although the agent is on a third node; the ' +
-        'rejoining node has no upstream, cannot forward a hop-marked request, waits the whole upstream-wait and answers 502',
-    },
+    // Was a todo (1-2 of ~1000 requests lost while a restarted node rejoined with its previous life's endpoints).
+    {},
     async () => {
     const proxy = nginx!.listen.piko_proxy!;
     const get = async (path: string): Promise<string | undefined> => {

@@ -76,6 +76,12 @@ export class GossipClusterMembership implements ClusterMembership {
   readonly #log: Logger;
   readonly #endpoints = new Map<EndpointId, number>();
   readonly #remote = new Map<NodeId, Node>();
+  /**
+   * Members back from `left`: a node that left never returns in the same life, so this is a restart under the
+   * same ID, and the state still held is its previous life's. Its endpoints are hidden until its new life's
+   * state arrives, so that no request is sent to a node for endpoints it no longer holds.
+   */
+  readonly #newLife = new Set<NodeId>();
   readonly #listeners = new Set<(snapshot: ClusterSnapshot) => void>();
   #self: LocalNodeInfo | undefined;
   #localStatus: NodeStatus = 'active';
@@ -228,10 +234,16 @@ export class GossipClusterMembership implements ClusterMembership {
   #onEvents(events: readonly GossipEvent[]): void {
     if (this.#frozen) return;
     const ids = new Set<string>();
+    const stateChanged = new Set<string>();
     for (const e of events) {
       if (e.type === 'member-added' || e.type === 'member-status') ids.add(e.member.id);
       else if (e.type === 'member-removed' || e.type === 'state-changed') ids.add(e.id);
+      if (e.type === 'state-changed') stateChanged.add(e.id);
+      if (e.type === 'member-status' && e.previous === 'left' && e.member.status !== 'left') this.#newLife.add(asNodeId(e.member.id));
+      if (e.type === 'member-removed') this.#newLife.delete(asNodeId(e.id));
     }
+    // New state from a member back from `left` is its new life's: show its endpoints again.
+    for (const id of stateChanged) this.#newLife.delete(asNodeId(id));
     let changed = false;
     for (const id of ids) if (id !== this.localNodeId && this.#refresh(asNodeId(id))) changed = true;
     if (changed) this.#changed();
@@ -251,7 +263,7 @@ export class GossipClusterMembership implements ClusterMembership {
       status: STATUS_OF[member.status],
       proxyAddr: record.proxyAddr as string,
       adminAddr: record.adminAddr as string,
-      endpoints: record.endpoints as ReadonlyMap<EndpointId, number>,
+      endpoints: this.#newLife.has(id) ? new Map() : (record.endpoints as ReadonlyMap<EndpointId, number>),
     };
     if (before !== undefined && sameNode(before, node)) return false;
     this.#remote.set(id, node);
