@@ -6,6 +6,7 @@ import type { Logger } from '../../application/ports/logger.port.js';
 import type { Metrics } from '../../application/ports/metrics.port.js';
 import type { DispatchRequest } from '../../application/use-cases/dispatch-request.use-case.js';
 import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
+import { parseHostPort } from '../../adapters/platform/config/addresses.js';
 import type { ServerConfig } from '../../adapters/platform/config/types.js';
 import { HttpProxyForwarder } from '../../adapters/server/proxy/http-proxy-forwarder.adapter.js';
 import { declareProxyMetrics } from '../../adapters/server/proxy/proxy-metrics.js';
@@ -25,9 +26,11 @@ export function clusterPeerIps(membership: ClusterMembership): (ip: string) => b
     const snapshot = membership.snapshot();
     if (snapshot.version !== version) {
       version = snapshot.version;
-      ips = new Set(
-        snapshot.nodes.filter((n) => n.id !== snapshot.localNodeId).map((n) => n.proxyAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
-      );
+      ips = new Set();
+      for (const n of snapshot.nodes) {
+        const host = n.id === snapshot.localNodeId ? undefined : parseHostPort(n.proxyAddr)?.host;
+        if (host !== undefined) ips.add(host);
+      }
     }
     return ips.has(ip);
   };
