@@ -10,12 +10,13 @@ import { markdown, remarks, svgChart, tables, textTable, type Meta } from './lib
 import { addRoundRatios, checkTargets, summarize, type Round } from './lib/summary.js';
 import { outcome, type Options, type Outcome, type Scenario } from './lib/types.js';
 import { bulk } from './scenarios/bulk.js';
+import { cluster } from './scenarios/cluster.js';
 import { direct, nginx, nodeProxy, tunnelHttp } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
 import { tunnelTcp } from './scenarios/tcp.js';
 
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries(
-  [direct, nginx, nodeProxy, tunnelHttp, tunnelTcp, bulk, idle].map((s) => [s.id, s]),
+  [direct, nginx, nodeProxy, tunnelHttp, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
 );
 
 /** The progress line on stderr: rewritten in place on a terminal, one line per step otherwise. */

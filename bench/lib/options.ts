@@ -3,7 +3,7 @@ import { ROOT } from './proc.js';
 import type { Options } from './types.js';
 
 /** Every scenario, in the order a round starts from before rotation. */
-export const SCENARIO_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-tcp', 'bulk', 'idle'] as const;
+export const SCENARIO_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-tcp', 'bulk', 'idle', 'cluster'] as const;
 
 /** Names that stand for several scenarios. */
 export const GROUPS: Record<string, readonly string[]> = {
@@ -17,7 +17,7 @@ export const GROUPS: Record<string, readonly string[]> = {
 /** The --help text. */
 export const USAGE = `Usage: piko-ts bench [options]   (from a checkout: npm run bench -- [options])
 
-  --scenarios LIST      comma-separated scenarios or groups (default: all)
+  --scenarios LIST      comma-separated scenarios or groups (default: all); --scenario is the same
                           scenarios: ${SCENARIO_IDS.join(', ')}
                           groups: ${Object.entries(GROUPS).map(([k, v]) => `${k} = ${v.join('+')}`).join('; ')}
   --duration T          measured time of each load run, e.g. 5s, 500ms, 1m (default 5s)
@@ -29,6 +29,9 @@ export const USAGE = `Usage: piko-ts bench [options]   (from a checkout: npm run
   --bulk-count N        downloads per bulk measurement (default 5)
   --bulk-size MIB       size of each bulk download in MiB (default 100)
   --load-gen G          auto | wrk | autocannon (default auto: wrk when installed)
+  --cluster-trials N    propagation trials per cluster size (default 100)
+  --cluster-kills N     kill -9 trials of the failure detection, at 3 nodes (default 10; 0 for none)
+  --cluster-sizes LIST  cluster sizes the propagation is measured at, 2 to 20 nodes (default 3,10)
   --out DIR             where results go (default bench/results)
   --dist DIR            where server.js, agent.js and forward.js are (default dist/main)
   -h, --help            this text
@@ -46,6 +49,15 @@ function positiveInt(name: string, s: string): number {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${s}`);
   return n;
+}
+
+/** Parses `--cluster-sizes`: distinct integers from 2 to 20. */
+function clusterSizes(s: string): number[] {
+  const sizes = s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 20)) {
+    throw new Error(`--cluster-sizes must list cluster sizes from 2 to 20, such as 3,10; not ${s}`);
+  }
+  return [...new Set(sizes)];
 }
 
 /** Expands groups and checks names; keeps the canonical order. */
@@ -68,15 +80,20 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
     if (a === '-h' || a === '--help') return undefined;
     if (!a.startsWith('--')) throw new Error(`unexpected argument: ${a}`);
     const eq = a.indexOf('=');
-    if (eq > 0) raw.set(a.slice(2, eq), a.slice(eq + 1));
+    // --scenario is accepted for --scenarios.
+    const name = (k: string): string => (k === 'scenario' ? 'scenarios' : k);
+    if (eq > 0) raw.set(name(a.slice(2, eq)), a.slice(eq + 1));
     else {
       const v = argv[i + 1];
       if (v === undefined) throw new Error(`${a} needs a value`);
-      raw.set(a.slice(2), v);
+      raw.set(name(a.slice(2)), v);
       i++;
     }
   }
-  const known = ['scenarios', 'duration', 'connections', 'repetitions', 'warmup', 'idle-upstreams', 'idle-hold', 'bulk-count', 'bulk-size', 'load-gen', 'out', 'dist'];
+  const known = [
+    'scenarios', 'duration', 'connections', 'repetitions', 'warmup', 'idle-upstreams', 'idle-hold', 'bulk-count', 'bulk-size', 'load-gen', 'out', 'dist',
+    'cluster-trials', 'cluster-kills', 'cluster-sizes',
+  ];
   for (const k of raw.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const durationS = parseDuration(raw.get('duration') ?? '5s');
   if (durationS < 1) throw new Error('--duration must be at least 1s');
@@ -95,6 +112,9 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
     bulkCount: positiveInt('--bulk-count', raw.get('bulk-count') ?? '5'),
     bulkMiB,
     loadGen,
+    clusterTrials: positiveInt('--cluster-trials', raw.get('cluster-trials') ?? '100'),
+    clusterKills: raw.get('cluster-kills') === '0' ? 0 : positiveInt('--cluster-kills', raw.get('cluster-kills') ?? '10'),
+    clusterSizes: clusterSizes(raw.get('cluster-sizes') ?? '3,10'),
     outDir: resolve(raw.get('out') ?? resolve(ROOT, 'bench/results')),
     productDir: resolve(raw.get('dist') ?? resolve(ROOT, 'dist/main')),
   };

@@ -1,3 +1,4 @@
+import { clusterTables } from './cluster-report.js';
 import type { ScenarioSummary, Spread, TargetResult } from './summary.js';
 
 /** Run facts recorded with every result. */
@@ -115,6 +116,7 @@ export function tables(
     for (const [name, b] of Object.entries(summary[id]?.peakRss ?? {})) other.push([id, `peak RSS ${name}`, mib(b), 'MiB']);
   }
   if (other.length > 0) out.push({ title: 'Bulk, TCP and idle scale: median over rounds (min–max)', headers: ['scenario', 'measure', 'value', 'unit'], rows: other });
+  out.push(...clusterTables(summary, connections));
   if (targets.length > 0) {
     out.push({
       title: 'Targets',

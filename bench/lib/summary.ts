@@ -118,6 +118,7 @@ const TARGETS: readonly TargetDef[] = [
   { measure: 'TCP bulk through forward (stream)', scenario: 'tunnel-tcp', metric: 'tunnelGbps', unit: 'Gbit/s', op: '>=', limit: 3.2 },
   { measure: 'TCP bulk through forward (iperf3)', scenario: 'tunnel-tcp', metric: 'iperfTunnelGbps', unit: 'Gbit/s', op: '>=', limit: 3.2 },
   { measure: 'Server RSS with 10,000 idle upstreams', scenario: 'idle', metric: 'projected10kRssBytes', unit: 'MB', op: '<=', limit: 300, scale: 1e-6 },
+  { measure: 'Cluster, {connections} conns: forwarded rps / local rps', scenario: 'cluster', metric: 'remoteRatio', unit: '×', op: '>=', limit: 0.8 },
 ];
 
 /** Checks every target whose scenario was selected; `connections` is the run's --connections, named in the table. */

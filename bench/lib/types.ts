@@ -14,6 +14,12 @@ export interface Options {
   readonly bulkCount: number;
   readonly bulkMiB: number;
   readonly loadGen: 'auto' | 'wrk' | 'autocannon';
+  /** Propagation trials per cluster size (cluster scenario). */
+  readonly clusterTrials: number;
+  /** kill -9 trials of the detection phase (cluster scenario); 0 for none. */
+  readonly clusterKills: number;
+  /** Cluster sizes the propagation is measured at (cluster scenario). */
+  readonly clusterSizes: readonly number[];
   readonly outDir: string;
   /** Directory of the product's entry points. */
   readonly productDir: string;
