@@ -78,6 +78,12 @@ export interface ProxyCallOptions {
    * resolves `not-sent`, so the caller may try another target. Unset: every error is answered 502/504.
    */
   readonly notSent?: (err: Error) => boolean;
+  /**
+   * True to treat a connection reset before any response byte, under a body-less GET, HEAD or OPTIONS, as
+   * `not-sent` too: the target died under it (a peer node killed, an agent's session gone), and RFC 9110 §9.2.2
+   * lets a client replay such an idempotent request elsewhere, as nginx's `proxy_next_upstream error` does.
+   */
+  readonly replaySafeOnReset?: boolean;
 }
 
 /**
@@ -172,7 +178,8 @@ export class ProxyCaller {
               return;
             }
             call.cancelTimer?.();
-            if (!res.headersSent && !call.timedOut && options.notSent?.(err) === true) {
+            const replay = options.replaySafeOnReset === true && isResetUnderSafeRequest(err, call, req);
+            if (!res.headersSent && !call.timedOut && (options.notSent?.(err) === true || replay)) {
               call.settle({ kind: 'not-sent', error: err });
               return;
             }
@@ -304,9 +311,13 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** True for a reset of a reused keep-alive connection under a body-less request with a safe method. */
 function isStaleConnectionReset(err: Error, call: Call, req: IncomingMessage): boolean {
+  return call.proxyReq?.reusedSocket === true && isResetUnderSafeRequest(err, call, req);
+}
+
+/** True for a connection reset (or a reset tunnel stream) under a body-less request with a safe method. */
+function isResetUnderSafeRequest(err: Error, call: Call, req: IncomingMessage): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && err.name !== 'MuxStreamResetError') return false;
-  if (call.proxyReq?.reusedSocket !== true) return false;
   if (!SAFE_METHODS.has(req.method ?? 'GET')) return false;
   const length = req.headers['content-length'];
   return !call.chunked && (length === undefined || length === '0');

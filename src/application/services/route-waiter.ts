@@ -33,12 +33,20 @@ export class RouteWaiter {
     return this.#count;
   }
 
+  /** The end of a wait starting now (`proxy.upstream_wait` from now), for a request that may wait several times. */
+  deadline(): number {
+    return this.clock.now() + this.waitMs;
+  }
+
   /**
-   * Resolves true when something changed that may give `endpointId` a route, false when the wait is over (or
-   * when too many requests wait already). Never rejects.
+   * Resolves true when something changed that may give `endpointId` a route, false when the wait is over (at
+   * `deadline`, by default `proxy.upstream_wait` from now) or when too many requests wait already. A request that
+   * waits again after a change passes the deadline of its first wait, so its waits add up to
+   * `proxy.upstream_wait` at most however often the cluster changes. Never rejects.
    */
-  wait(endpointId: EndpointId): Promise<boolean> {
-    if (!this.enabled || this.#count >= MAX_WAITERS) return Promise.resolve(false);
+  wait(endpointId: EndpointId, deadline = this.deadline()): Promise<boolean> {
+    const remainingMs = deadline - this.clock.now();
+    if (!this.enabled || remainingMs <= 0 || this.#count >= MAX_WAITERS) return Promise.resolve(false);
     this.#subscribe();
     return new Promise<boolean>((resolve) => {
       let set = this.#waiting.get(endpointId);
@@ -52,7 +60,7 @@ export class RouteWaiter {
         resolve(changed);
       };
       const wake = (): void => done(true);
-      const cancel = this.clock.schedule(this.waitMs, () => done(false));
+      const cancel = this.clock.schedule(remainingMs, () => done(false));
       waiters.add(wake);
       this.#count++;
     });

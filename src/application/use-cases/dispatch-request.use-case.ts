@@ -29,8 +29,9 @@ export function targetOf(route: Route<UpstreamConnection>, endpointId: EndpointI
  * The one request path of the proxy port, for HTTP requests, WebSocket upgrades and TCP tunnels alike: route,
  * send, and retry only what was never sent. When a target takes nothing (`not-sent`: its tunnel stream could not
  * be opened, or the peer node refused the connection), it is excluded and the next one is tried; an upstream
- * that has gone away is unregistered on the way. A request for an endpoint nobody serves waits up to
- * `proxy.upstream_wait` for an upstream to appear (an agent moving between nodes). Anything else (a response, a
+ * that has gone away is unregistered on the way. A request for an endpoint nobody serves, or whose every known
+ * target took nothing, waits up to `proxy.upstream_wait` in all for an upstream to appear (an agent moving
+ * between nodes). Anything else (a response, a
  * 502 or 504 written by the forwarder, a client gone) ends the dispatch: a request that left is never replayed.
  */
 export class DispatchRequest {
@@ -49,11 +50,13 @@ export class DispatchRequest {
     let tried: Set<string> | undefined;
     let last: DispatchOutcome = { kind: 'no-route' };
     let attempts = 0;
+    let deadline: number | undefined;
     while (attempts < MAX_ATTEMPTS) {
       const route = this.route.execute({ endpointId, forwarded, ...(tried !== undefined ? { exclude: tried } : {}) });
       if (route === undefined) {
-        // Only a request that has not been tried anywhere waits: one that met gone upstreams retries at once.
-        if (tried === undefined && this.waiter !== undefined && (await this.waiter.wait(endpointId))) continue;
+        // Nobody left to try: wait for an upstream to appear, also after every known target took nothing (the
+        // node holding the agent died; the agent reconnects elsewhere). All waits share one deadline.
+        if (this.waiter?.enabled === true && (await this.waiter.wait(endpointId, (deadline ??= this.waiter.deadline())))) continue;
         return last;
       }
       attempts++;

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeTcpPort, freeUdpPort, nginxMissing, startNginx, type NginxProc } from '../../support/cluster/nginx.js';
+import { isReady, nodePorts, poll, startClusterNode, type NodePorts } from '../../support/cluster/loopback-cluster.js';
+import { nginxMissing, startNginx, type NginxProc } from '../../support/cluster/nginx.js';
 import { fetchRaw, startService } from '../../support/http.js';
-import { SERVER_JS, spawnNode, startAgent, type Proc } from '../../support/processes.js';
+import { startAgent, type Proc } from '../../support/processes.js';
 
-/** The fixed addresses of one node, kept across its restarts. */
-interface NodePorts {
-  readonly id: string;
-  readonly proxy: string;
-  readonly upstream: string;
-  readonly admin: string;
-  readonly gossip: string;
-}
+/** Starts a node of the rolling restart: requests for an endpoint with no upstream wait up to 10 s for one. */
+const startNode = (n: NodePorts, join: readonly string[]): Promise<Proc> => startClusterNode(n, join, ['--proxy.upstream-wait', '10s']);
 
 /** One failed request of the load loop. */
 interface Failure {
@@ -22,49 +17,6 @@ interface Failure {
 
 const WORKERS = 4;
 const MAX_REQUESTS_PER_WORKER = 50_000;
-
-async function nodePorts(id: string): Promise<NodePorts> {
-  return {
-    id,
-    proxy: `127.0.0.1:${await freeTcpPort()}`,
-    upstream: `127.0.0.1:${await freeTcpPort()}`,
-    admin: `127.0.0.1:${await freeTcpPort()}`,
-    gossip: `127.0.0.1:${await freeUdpPort()}`,
-  };
-}
-
-/** Starts a server on `n`'s fixed ports, joining `join` (gossip addresses), and waits for its start log line. */
-async function startNode(n: NodePorts, join: readonly string[]): Promise<Proc> {
-  const proc = spawnNode(SERVER_JS, [
-    '--cluster.node-id', n.id,
-    '--proxy.bind-addr', n.proxy,
-    '--upstream.bind-addr', n.upstream,
-    '--admin.bind-addr', n.admin,
-    '--cluster.gossip.bind-addr', n.gossip,
-    ...(join.length > 0 ? ['--cluster.join', join.join(',')] : []),
-    '--proxy.upstream-wait', '10s',
-    '--grace-period', '5s',
-  ]);
-  await proc.waitFor((l) => l.message === 'server started', 30_000);
-  return proc;
-}
-
-async function ready(admin: string): Promise<boolean> {
-  try {
-    return (await fetchRaw(admin, { path: '/ready', timeoutMs: 2_000 })).status === 200;
-  } catch {
-    return false;
-  }
-}
-
-async function poll(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 const skip = nginxMissing();
 
@@ -149,7 +101,7 @@ describe('rolling restart of 3 nodes behind nginx', { skip, timeout: 240_000 }, 
         const join = nodes.filter((o) => o !== n).map((o) => o.gossip);
         procs.set(n.id, await startNode(n, join));
         lives.push([n.id, procs.get(n.id)!]);
-        await poll(() => ready(n.admin), 30_000, `${n.id} /ready`);
+        await poll(() => isReady(n.admin), 30_000, `${n.id} /ready`);
         console.log(`# ${n.id}: stopped in ${stopMs} ms, ready again ${Date.now() - stoppedAt} ms after SIGTERM`);
         phase = `after restart of ${n.id}`;
         await new Promise((r) => setTimeout(r, 1_500));

@@ -3,40 +3,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
+import { clusterNodes, poll, type NodeRow } from '../../support/cluster/loopback-cluster.js';
 import { fetchRaw, splitAddr, startService } from '../../support/http.js';
 import { startAgent, startForward, startServer, type ForwardProc, type Proc, type ServerProc } from '../../support/processes.js';
-
-/** A row of `GET /status/cluster/nodes`. */
-interface NodeRow {
-  readonly id: string;
-  readonly status: string;
-  readonly endpoints: number;
-}
 
 /** The gossip address a server logged at start (it binds port 0). */
 async function gossipAddr(p: Proc): Promise<string> {
   const line = await p.waitFor((l) => l.message === 'gossip started');
   return String(line['bind-addr']);
-}
-
-/** `GET /status/cluster/nodes` of a node, or undefined when it does not answer. */
-async function clusterNodes(admin: string): Promise<NodeRow[] | undefined> {
-  try {
-    const res = await fetchRaw(admin, { path: '/status/cluster/nodes', timeoutMs: 2_000 });
-    return res.status === 200 ? res.json<NodeRow[]>() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Polls `check` every 50 ms until it holds; returns the elapsed milliseconds or throws after `timeoutMs`. */
-async function poll(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 const statusOf = (rows: NodeRow[] | undefined, id: string): string | undefined => rows?.find((r) => r.id === id)?.status;

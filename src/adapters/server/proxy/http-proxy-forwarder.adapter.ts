@@ -69,7 +69,7 @@ export class HttpProxyForwarder implements Forwarder {
         agent = new UpstreamStreamAgent(target.upstream);
         this.agents.set(target.upstream, agent);
       }
-      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted, notSent };
+      return { target: 'http://tunnel', agent, headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted, notSent, replaySafeOnReset: true };
     }
     // This node sees the client: it applies the X-Forwarded-* policy, and the peer (which trusts cluster
     // members) keeps those values. The hop marker makes the peer serve it locally or not at all.
@@ -81,6 +81,7 @@ export class HttpProxyForwarder implements Forwarder {
       // The client's own x-piko-endpoint was stripped at the edge; the peer is told the endpoint chosen here.
       setHeaders: { [FORWARDED_HOP_HEADER]: 'true', 'x-piko-endpoint': target.endpointId },
       notSent,
+      replaySafeOnReset: true,
     };
   }
 }

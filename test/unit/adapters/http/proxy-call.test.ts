@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 
 import type { ForwardOutcome } from '../../../../src/application/ports/forwarder.port.js';
-import { ProxyCaller } from '../../../../src/adapters/http/proxy-call.js';
+import { ProxyCaller, type ProxyCallOptions } from '../../../../src/adapters/http/proxy-call.js';
 import { TrustedProxies } from '../../../../src/adapters/http/passes/forwarded-headers.js';
 import { withSocketShape } from '../../../../src/adapters/http/socket-shape.js';
 import { duplexPair } from '../../../support/duplex-pair.js';
@@ -45,7 +45,7 @@ interface Harness {
   readonly front: Server;
 }
 
-function harness(headerTimeoutMs: number, forwarded?: TrustedProxies): Harness {
+function harness(headerTimeoutMs: number, forwarded?: TrustedProxies, extra: Partial<ProxyCallOptions> = {}): Harness {
   const clock = new FakeClock();
   const caller = new ProxyCaller(clock);
   const seen: Harness['seen'] = [];
@@ -64,10 +64,13 @@ function harness(headerTimeoutMs: number, forwarded?: TrustedProxies): Harness {
     }
   })({ keepAlive: true });
   const outcomes: Array<Promise<ForwardOutcome>> = [];
-  const options = { target: 'http://service', agent, headerTimeoutMs, ...(forwarded ? { forwarded } : {}) };
+  const options = { target: 'http://service', agent, headerTimeoutMs, ...(forwarded ? { forwarded } : {}), ...extra };
   // As the proxy port and the agent do: a request without Host reaches the caller, which says what is wrong.
   const front = createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, requireHostHeader: false }, (req, res) => {
-    outcomes.push(caller.web(req, res, options));
+    const outcome = caller.web(req, res, options);
+    outcomes.push(outcome);
+    // As the dispatcher would try another target: here the front answers 503 itself.
+    void outcome.then((o) => o.kind === 'not-sent' && res.writeHead(503).end('not sent'));
   });
   front.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => outcomes.push(caller.upgrade(req, socket, head, options)));
   const send: Harness['send'] = (reqOptions, body) =>
@@ -87,6 +90,34 @@ function harness(headerTimeoutMs: number, forwarded?: TrustedProxies): Harness {
 
 describe('ProxyCaller', () => {
   describe('.web', () => {
+    describe('having replaySafeOnReset (the server: a target that dies under a request)', () => {
+      const dying: Handler = (req) => req.socket.destroy();
+
+      it('reports a GET whose connection is reset before any response as not-sent, writing nothing', async () => {
+        const h = harness(0, undefined, { replaySafeOnReset: true });
+        h.setHandler(dying);
+        const res = await h.send({ method: 'GET', path: '/x', headers: { host: 'svc' } });
+        assert.equal((await h.outcomes[0])?.kind, 'not-sent');
+        assert.deepEqual([res.status, res.body], [503, 'not sent'], 'the caller wrote nothing of its own');
+      });
+
+      it('answers 502 for a POST with a body: it may have reached the service, so it is never replayed', async () => {
+        const h = harness(0, undefined, { replaySafeOnReset: true });
+        h.setHandler(dying);
+        const res = await h.send({ method: 'POST', path: '/x', headers: { host: 'svc', 'content-length': 2 } }, (req) => req.end('hi'));
+        assert.equal(res.status, 502);
+        assert.equal((await h.outcomes[0])?.kind, 'failed');
+      });
+
+      it('answers 502 for the same GET when it is off (the agent: its service reset the connection)', async () => {
+        const h = harness(0);
+        h.setHandler(dying);
+        const res = await h.send({ method: 'GET', path: '/x', headers: { host: 'svc' } });
+        assert.equal(res.status, 502);
+        assert.deepEqual(JSON.parse(res.body), { error: 'upstream unreachable' });
+      });
+    });
+
     describe('having a header timeout of 1 s', () => {
       it('does not count a slow upload: the wait starts when the body has been sent in full', async () => {
         const h = harness(1_000);

@@ -124,6 +124,35 @@ describe('DispatchRequest', () => {
       assert.deepEqual(await pending, OK);
     });
 
+    it('waits for a new upstream after every known target took nothing (its node died), then sends there', async () => {
+      const { h, dispatch, clock } = setup(1, 5_000);
+      const seen: string[] = [];
+      const pending = dispatch.execute(EP, false, async (t) => {
+        seen.push(idOf(t));
+        return idOf(t) === 'u0' ? { kind: 'not-sent', error: new UpstreamGoneError() } : OK;
+      });
+      await settle();
+      clock.advance(2_000);
+      h.register.execute(new FakeUpstreamConnection('moved', EP));
+      assert.deepEqual(await pending, OK);
+      assert.deepEqual(seen, ['u0', 'moved']);
+    });
+
+    it('waits proxy.upstream_wait in all, however often the cluster changes meanwhile', async () => {
+      const { h, dispatch, clock, waiter } = setup(0, 5_000);
+      const pending = dispatch.execute(EP, false, async () => OK);
+      for (let i = 0; i < 4; i++) {
+        await settle();
+        clock.advance(1_000);
+        h.membership.remoteNodes = [NodeFixtures.holding(`other-${i}`, 'elsewhere' as EndpointId, 1)];
+      }
+      await settle();
+      assert.equal(waiter.waiting, 1, 'woken by each change, waiting again before the deadline');
+      clock.advance(1_000);
+      assert.deepEqual(await pending, { kind: 'no-route' });
+      assert.equal(waiter.waiting, 0);
+    });
+
     it('answers no-route when nothing appears within the wait', async () => {
       const { dispatch, clock, waiter } = setup(0, 5_000);
       const pending = dispatch.execute(EP, false, async () => OK);
