@@ -12,6 +12,7 @@ Commands:
   forward   Map a local TCP port to an endpoint (tcp, start).
   status    Query a node's admin status API.
   bench     Run the benchmark suite (needs a development checkout: npm run bench).
+  test      Run a cluster of nodes in one process behind a load-balancing front (test cluster --nodes 3).
 
 Run 'piko-ts <command> --help' for the flags of a command.
 `;
@@ -28,6 +29,10 @@ async function main(argv: readonly string[]): Promise<void> {
       return runForward(rest);
     case 'status':
       return runStatus(rest);
+    case 'test': {
+      const { runTestCommand } = await import('./test-cluster.js');
+      return runTestCommand(rest);
+    }
     case 'bench': {
       const { runBench } = await import('./bench.js');
       return runBench(rest);
