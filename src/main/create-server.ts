@@ -3,6 +3,7 @@ import type { ClusterMembership } from '../application/ports/cluster-membership.
 import type { Clock } from '../application/ports/clock.port.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import type { Metrics } from '../application/ports/metrics.port.js';
+import type { RebalanceLoop } from '../application/services/rebalance-loop.js';
 import type { UpstreamDirectory } from '../application/services/upstream-directory.js';
 import type { ServerConfig } from '../adapters/platform/config/types.js';
 import type { ClusterStatusSource } from '../adapters/server/admin/cluster-status.js';
@@ -14,7 +15,7 @@ import { clusterModule } from './modules/cluster.module.js';
 import { coreModule } from './modules/core.module.js';
 import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
 import { proxyModule } from './modules/proxy.module.js';
-import { upstreamModule } from './modules/upstream.module.js';
+import { rebalanceModule, upstreamModule } from './modules/upstream.module.js';
 import { ServerNode } from './server-node.js';
 import { TOKENS, type ClosableForwarder, type MetricsRegistry } from './tokens.js';
 
@@ -29,6 +30,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(TOKENS.ServerConfig).toConstantValue(config);
   container.load(platformModule(config.log, overrides), clusterModule, coreModule, upstreamModule, proxyModule);
+  if (config.upstream.rebalance.threshold > 0) container.load(rebalanceModule);
   if (overrides.membership !== undefined) {
     container.rebind(TOKENS.ClusterMembership).toConstantValue(overrides.membership);
     // Without gossip, the status pages read the swapped membership's snapshot.
@@ -48,7 +50,21 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         upstream: WsUpstreamServer,
         proxy: ProxyServer,
         forwarder: ClosableForwarder,
-      ) => new ServerNode({ config: cfg, log, clock, metrics, membership, clusterStatus, directory, upstream, proxy, forwarder }),
+        rebalancer: RebalanceLoop | undefined,
+      ) =>
+        new ServerNode({
+          config: cfg,
+          log,
+          clock,
+          metrics,
+          membership,
+          clusterStatus,
+          directory,
+          upstream,
+          proxy,
+          forwarder,
+          ...(rebalancer !== undefined ? { rebalancer } : {}),
+        }),
       [
         TOKENS.ServerConfig,
         TOKENS.Logger,
@@ -60,6 +76,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         TOKENS.UpstreamServer,
         TOKENS.ProxyServer,
         TOKENS.Forwarder,
+        { serviceIdentifier: TOKENS.Rebalancer, optional: true },
       ],
     )
     .inSingletonScope();

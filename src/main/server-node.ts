@@ -34,6 +34,8 @@ export interface ServerNodeParts {
   readonly upstream: WsUpstreamServer;
   readonly proxy: ProxyServer;
   readonly forwarder: ClosableForwarder;
+  /** Rebalancing rounds (`upstream.rebalance.threshold` > 0): started once serving, stopped first at shutdown. */
+  readonly rebalancer?: { start(): void; stop(): void };
 }
 
 /**
@@ -103,6 +105,7 @@ export class ServerNode {
     }
     this.#addresses = { proxy: proxyAddr, upstream: upstreamAddr, admin: admin.address };
     this.#ready = true;
+    this.parts.rebalancer?.start();
     log.child('server').info('server started', {
       'node-id': config.cluster.nodeId,
       'proxy-addr': formatAddress(proxyAddr),
@@ -118,7 +121,8 @@ export class ServerNode {
   }
 
   async #stop(): Promise<void> {
-    const { config, log, clock, membership, upstream, proxy, forwarder } = this.parts;
+    const { config, log, clock, membership, upstream, proxy, forwarder, rebalancer } = this.parts;
+    rebalancer?.stop();
     const deadline = clock.now() + config.gracePeriodMs;
     const remaining = (): number => Math.max(0, deadline - clock.now());
     const slog = log.child('server');

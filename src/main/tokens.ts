@@ -4,6 +4,7 @@ import type { ClusterMembership } from '../application/ports/cluster-membership.
 import type { Forwarder } from '../application/ports/forwarder.port.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import type { Metrics } from '../application/ports/metrics.port.js';
+import type { RebalanceLoop } from '../application/services/rebalance-loop.js';
 import type { RouteWaiter } from '../application/services/route-waiter.js';
 import type { UpstreamDirectory } from '../application/services/upstream-directory.js';
 import type { UpstreamMetrics } from '../application/services/upstream-metrics.js';
@@ -50,6 +51,8 @@ export const TOKENS = {
   Forwarder: Symbol('Forwarder') as ServiceIdentifier<ClosableForwarder>,
   ProxyServer: Symbol('ProxyServer') as ServiceIdentifier<ProxyServer>,
   UpstreamServer: Symbol('UpstreamServer') as ServiceIdentifier<WsUpstreamServer>,
+  /** Bound only when `upstream.rebalance.threshold` > 0. */
+  Rebalancer: Symbol('Rebalancer') as ServiceIdentifier<RebalanceLoop>,
   ServerNode: Symbol('ServerNode') as ServiceIdentifier<ServerNode>,
   // Agent.
   AgentConfig: Symbol('AgentConfig') as ServiceIdentifier<AgentConfig>,

@@ -44,12 +44,20 @@ export interface UpstreamConnection extends Upstream {
  *
  * Contract: `goAwayAll` refuses new connections at once and asks every connected agent to move (in-flight
  * streams finish); `closeAll` closes every connection and its streams. Both are idempotent; neither throws.
+ * `shed` moves one connection the same graceful way while the node keeps serving (rebalancing).
  */
 export interface UpstreamTransport {
   /** Connections currently registered. */
   readonly size: number;
   /** Refuses new connections and sends go-away on every connection. */
   goAwayAll(): void;
+  /**
+   * Asks the agent of one open connection to move (go-away: it reconnects, through the load balancer, to some
+   * node) without cutting its in-flight streams: the connection is unregistered at once, so no new request is
+   * routed to it, and closed once its streams have finished (or after a bound). Returns false, doing nothing,
+   * when `connection` is not open on this transport or is already leaving. Never throws.
+   */
+  shed(connection: UpstreamConnection): boolean;
   /** Closes every connection and stops accepting. */
   closeAll(): void;
 }

@@ -1,6 +1,11 @@
 import { ContainerModule } from 'inversify';
 import type { Clock } from '../../application/ports/clock.port.js';
+import type { ClusterMembership } from '../../application/ports/cluster-membership.port.js';
 import type { Logger } from '../../application/ports/logger.port.js';
+import type { Metrics } from '../../application/ports/metrics.port.js';
+import { RebalanceLoop } from '../../application/services/rebalance-loop.js';
+import type { UpstreamDirectory } from '../../application/services/upstream-directory.js';
+import { RebalanceUpstreams } from '../../application/use-cases/rebalance-upstreams.use-case.js';
 import type { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
 import type { ServerConfig } from '../../adapters/platform/config/types.js';
@@ -19,10 +24,43 @@ export const upstreamModule = new ContainerModule(({ bind }) => {
             keepaliveTimeoutMs: cfg.upstream.keepaliveTimeoutMs,
             maxQueuedControlFrames: cfg.upstream.maxQueuedControlFrames,
             maxMessageBytes: cfg.upstream.maxMessageBytes,
+            // A shed connection's in-flight requests get the same time as at shutdown.
+            shedDrainTimeoutMs: cfg.gracePeriodMs,
           },
           { register, unregister, clock, log: log.child('upstream') },
         ),
       [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger],
+    )
+    .inSingletonScope();
+});
+
+/**
+ * Rebalancing of upstream connections across the cluster (`upstream.rebalance.*`): a round a second that sheds
+ * this node's surplus connections by go-away. Loaded only when `upstream.rebalance.threshold` > 0, as Piko
+ * starts its rebalancer only then; the server node starts it once serving and stops it first at shutdown.
+ */
+export const rebalanceModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.Rebalancer)
+    .toResolvedValue(
+      (
+        cfg: ServerConfig,
+        membership: ClusterMembership,
+        directory: UpstreamDirectory,
+        transport: WsUpstreamServer,
+        clock: Clock,
+        metrics: Metrics,
+        log: Logger,
+      ) =>
+        new RebalanceLoop({
+          rebalance: new RebalanceUpstreams(cfg.upstream.rebalance),
+          membership,
+          directory,
+          transport,
+          clock,
+          metrics,
+          log: log.child('upstream'),
+        }),
+      [TOKENS.ServerConfig, TOKENS.ClusterMembership, TOKENS.UpstreamDirectory, TOKENS.UpstreamServer, TOKENS.Clock, TOKENS.Metrics, TOKENS.Logger],
     )
     .inSingletonScope();
 });

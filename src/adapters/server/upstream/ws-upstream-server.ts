@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Clock } from '../../../application/ports/clock.port.js';
-import type { UpstreamTransport } from '../../../application/ports/upstream-transport.port.js';
+import type { Cancel, Clock } from '../../../application/ports/clock.port.js';
+import type { UpstreamConnection, UpstreamTransport } from '../../../application/ports/upstream-transport.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../../application/use-cases/unregister-upstream.use-case.js';
@@ -23,7 +23,14 @@ export interface UpstreamServerSettings {
   readonly maxQueuedControlFrames?: number;
   /** Largest WebSocket message accepted from an agent (default {@link MAX_WS_PAYLOAD}). */
   readonly maxMessageBytes?: number;
+  /** Longest a shed connection's streams may run before it is closed (default {@link SHED_DRAIN_TIMEOUT_MS}). */
+  readonly shedDrainTimeoutMs?: number;
 }
+
+/** Default bound on a shed connection's drain: Piko's default grace period. */
+export const SHED_DRAIN_TIMEOUT_MS = 60_000;
+/** How often a shed connection is checked for streams still open. */
+const SHED_DRAIN_POLL_MS = 250;
 
 /** Collaborators of the upstream port. */
 export interface UpstreamServerDeps {
@@ -44,6 +51,8 @@ export class WsUpstreamServer implements UpstreamTransport {
   private readonly connections = new Set<WsUpstreamConnection>();
   private nextId = 1;
   private closing = false;
+  /** Shed connections waiting for their streams to finish, with the timer of their next check. */
+  private readonly draining = new Map<WsUpstreamConnection, Cancel>();
 
   constructor(
     private readonly settings: UpstreamServerSettings,
@@ -72,10 +81,33 @@ export class WsUpstreamServer implements UpstreamTransport {
     for (const c of this.connections) c.goAway();
   }
 
+  /**
+   * Sends go-away on one connection, unregisters it at once and closes it once its streams have finished (polled
+   * on the clock, at most `shedDrainTimeoutMs`): in-flight requests complete while the agent reconnects.
+   */
+  shed(connection: UpstreamConnection): boolean {
+    if (!(connection instanceof WsUpstreamConnection) || !this.connections.has(connection) || !connection.accepting) return false;
+    connection.goAway();
+    this.deps.unregister.execute(connection, 'rebalance');
+    const { clock } = this.deps;
+    const deadline = clock.now() + (this.settings.shedDrainTimeoutMs ?? SHED_DRAIN_TIMEOUT_MS);
+    const check = (): void => {
+      this.draining.delete(connection);
+      if (connection.session.closed) return;
+      const left = deadline - clock.now();
+      if (connection.session.streamCount === 0 || left <= 0) connection.close();
+      else this.draining.set(connection, clock.schedule(Math.min(SHED_DRAIN_POLL_MS, left), check));
+    };
+    this.draining.set(connection, clock.schedule(Math.min(SHED_DRAIN_POLL_MS, Math.max(0, deadline - clock.now())), check));
+    return true;
+  }
+
   /** Closes every upstream connection and the listening socket. */
   closeAll(): void {
     this.closing = true;
     this.server.close();
+    for (const cancel of this.draining.values()) cancel();
+    this.draining.clear();
     for (const c of [...this.connections]) c.close();
     this.server.closeAllConnections();
   }
