@@ -8,6 +8,9 @@ import type { AccessLogSink } from '../adapters/http/access-entry.js';
 import { createAccessLogSink } from '../adapters/http/access-log-sink.js';
 import { parseHostPort } from '../adapters/platform/config/addresses.js';
 import type { AgentConfig, ListenerConfig } from '../adapters/platform/config/types.js';
+import { clientTlsFor } from '../adapters/platform/tls/client-tls.js';
+import { TlsReloadGroup, type ReloadableTls, type ReloadOutcome } from '../adapters/platform/tls/reloadable-tls.js';
+import type { ClientTlsOptions } from '../adapters/platform/tls/tls-material.js';
 import { startAdminServer, type AdminServer } from '../adapters/server/admin/admin-server.js';
 import type { MuxStream } from '../adapters/wire/mux/index.js';
 import type { MetricsRegistry } from './tokens.js';
@@ -40,9 +43,17 @@ export class AgentRuntime {
   #running: RunningListener[] = [];
   #metricsServer: AdminServer | undefined;
   #stopping: Promise<void> | undefined;
+  /** `connect.tls` and the listeners' `tls`, read at start and reloaded on SIGHUP or when their files change. */
+  readonly #tls = new TlsReloadGroup();
+  #connectTls: ReloadableTls<ClientTlsOptions> | undefined;
 
   constructor(private readonly parts: AgentParts) {
     this.fatal = new Promise<Error>((resolve) => (this.#reportFatal = resolve));
+  }
+
+  /** Reads the TLS files again (SIGHUP); the next connections use them. Returns each part's outcome by name. */
+  reloadTls(reason = 'SIGHUP'): Record<string, ReloadOutcome> {
+    return this.#tls.reloadAll(reason);
   }
 
   /** Requests/connections in flight on all listeners. */
@@ -58,6 +69,8 @@ export class AgentRuntime {
   async start(): Promise<void> {
     const { config, logger, clock, metrics } = this.parts;
     const log = logger.child('main');
+    // Read before anything opens: a TLS file that cannot be used stops the agent with the key and the reason.
+    this.#connectTls = clientTlsFor(config.connect.tls, 'connect.tls', config.connect.url, { clock, log: logger.child('tls'), group: this.#tls });
     // The metrics port is opt-in: an agent opens no listening port unless asked (Piko's :5000 blocked a second agent).
     let metricsSink: AccessLogSink | undefined;
     const inFlightSources: InFlightSource[] = [];
@@ -76,7 +89,7 @@ export class AgentRuntime {
       );
       log.info('metrics server started', { addr: `${this.#metricsServer.address.host}:${this.#metricsServer.address.port}` });
     }
-    this.#running = config.listeners.map((lc) => this.#startListener(lc, metricsSink));
+    this.#running = config.listeners.map((lc, i) => this.#startListener(lc, i, metricsSink));
     this.#running.forEach((r, i) => {
       if (r.requestsInFlight !== undefined) inFlightSources.push({ endpointId: config.listeners[i]?.endpointId ?? '', requestsInFlight: r.requestsInFlight });
     });
@@ -102,10 +115,12 @@ export class AgentRuntime {
         r.close();
       }
       await this.#metricsServer?.stop();
+      this.#tls.close();
       throw err;
     } finally {
       timeout?.();
     }
+    this.#tls.watchAll();
     log.info('agent started', { listeners: config.listeners.map((l) => `${l.protocol}:${l.endpointId}->${l.addr}`) });
   }
 
@@ -121,23 +136,26 @@ export class AgentRuntime {
     await Promise.all(this.#running.map((r) => r.listener.drain(config.gracePeriodMs, () => r.closeIdle())));
     for (const r of this.#running) r.close();
     await this.#metricsServer?.stop();
+    this.#tls.close();
     log.info('shutdown complete');
   }
 
-  #startListener(lc: ListenerConfig, metricsSink: AccessLogSink | undefined): RunningListener {
+  #startListener(lc: ListenerConfig, index: number, metricsSink: AccessLogSink | undefined): RunningListener {
     const { config, logger, clock } = this.parts;
+    const connectTls = this.#connectTls;
     const listener = new UpstreamListener({
       url: config.connect.url,
       endpointId: lc.endpointId,
       ...(config.connect.token ? { token: config.connect.token } : {}),
-      dial: { handshakeTimeoutMs: config.connect.timeoutMs },
+      dial: { handshakeTimeoutMs: config.connect.timeoutMs, ...(connectTls !== undefined && { tls: () => connectTls.current }) },
       clock,
       log: logger.child('client'),
     });
     if (lc.protocol === 'http') {
       const accessLog = combineSinks(createAccessLogSink(lc.accessLog, logger.child('proxy.http.access')), metricsSink);
+      const tls = clientTlsFor(lc.tls, `listeners[${index}].tls`, lc.addr, { clock, log: logger.child('tls'), group: this.#tls });
       const service = new HttpServiceForwarder(
-        { target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId, maxHeaderBytes: lc.maxHeaderBytes },
+        { target: lc.addr, timeoutMs: lc.timeoutMs, endpointId: lc.endpointId, maxHeaderBytes: lc.maxHeaderBytes, ...(tls !== undefined && { tls }) },
         clock,
         accessLog,
         logger.child('proxy.http'),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { loadAgentConfig } from '../adapters/platform/config/load-config.js';
 import { startAgent } from './create-agent.js';
-import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
+import { failStartup, isMain, loadOrExit, onReloadSignal, onShutdownSignal } from './run.js';
 
 /**
  * `piko-ts agent` / `node dist/main/agent.js`: `http <endpoint> <addr>`, `tcp <endpoint> <addr>` or `start`.
@@ -16,6 +16,7 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
   try {
     const agent = await startAgent(config, { logger });
     onShutdownSignal(() => agent.stop(), log);
+    onReloadSignal(() => agent.reloadTls('SIGHUP'), logger.child('tls'));
     void agent.fatal.then((err) => {
       log.error('listener refused by the server; exiting', { error: err.message });
       void agent.stop().finally(() => failStartup(err));

@@ -6,6 +6,7 @@ import type { Metrics } from '../application/ports/metrics.port.js';
 import type { RebalanceLoop } from '../application/services/rebalance-loop.js';
 import type { UpstreamDirectory } from '../application/services/upstream-directory.js';
 import type { ServerConfig } from '../adapters/platform/config/types.js';
+import type { ServerTls } from '../adapters/platform/tls/server-tls.js';
 import type { ClusterStatusSource } from '../adapters/server/admin/cluster-status.js';
 import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
 import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-server.js';
@@ -15,6 +16,7 @@ import { clusterModule } from './modules/cluster.module.js';
 import { coreModule } from './modules/core.module.js';
 import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
 import { proxyModule } from './modules/proxy.module.js';
+import { tlsModule } from './modules/tls.module.js';
 import { rebalanceModule, upstreamModule } from './modules/upstream.module.js';
 import { ServerNode } from './server-node.js';
 import { TOKENS, type ClosableForwarder, type MetricsRegistry } from './tokens.js';
@@ -29,7 +31,7 @@ export interface ServerOverrides extends PlatformOverrides {
 export function buildServerContainer(config: ServerConfig, overrides: ServerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(TOKENS.ServerConfig).toConstantValue(config);
-  container.load(platformModule(config.log, overrides), clusterModule, coreModule, upstreamModule, proxyModule);
+  container.load(platformModule(config.log, overrides), clusterModule, coreModule, tlsModule, upstreamModule, proxyModule);
   if (config.upstream.rebalance.threshold > 0) container.load(rebalanceModule);
   if (overrides.membership !== undefined) {
     container.rebind(TOKENS.ClusterMembership).toConstantValue(overrides.membership);
@@ -50,6 +52,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         upstream: WsUpstreamServer,
         proxy: ProxyServer,
         forwarder: ClosableForwarder,
+        tls: ServerTls,
         rebalancer: RebalanceLoop | undefined,
       ) =>
         new ServerNode({
@@ -63,6 +66,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
           upstream,
           proxy,
           forwarder,
+          tls,
           ...(rebalancer !== undefined ? { rebalancer } : {}),
         }),
       [
@@ -76,6 +80,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         TOKENS.UpstreamServer,
         TOKENS.ProxyServer,
         TOKENS.Forwarder,
+        TOKENS.ServerTls,
         { serviceIdentifier: TOKENS.Rebalancer, optional: true },
       ],
     )

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { Container } from 'inversify';
+import type { Clock } from '../application/ports/clock.port.js';
 import type { Logger } from '../application/ports/logger.port.js';
 import { loadForwardConfig } from '../adapters/platform/config/load-config.js';
 import type { ForwardConfig } from '../adapters/platform/config/types.js';
 import { ForwardRuntime } from './forward-runtime.js';
 import { platformModule, type PlatformOverrides } from './modules/platform.module.js';
-import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
+import { failStartup, isMain, loadOrExit, onReloadSignal, onShutdownSignal } from './run.js';
 import { TOKENS } from './tokens.js';
 
 /** Builds the forward program's container from `config`. */
@@ -15,7 +16,7 @@ export function buildForwardContainer(config: ForwardConfig, overrides: Platform
   container.load(platformModule(config.log, overrides));
   container
     .bind(TOKENS.ForwardRuntime)
-    .toResolvedValue((cfg: ForwardConfig, logger: Logger) => new ForwardRuntime(cfg, logger), [TOKENS.ForwardConfig, TOKENS.Logger])
+    .toResolvedValue((cfg: ForwardConfig, logger: Logger, clock: Clock) => new ForwardRuntime(cfg, logger, clock), [TOKENS.ForwardConfig, TOKENS.Logger, TOKENS.Clock])
     .inSingletonScope();
   return container;
 }
@@ -35,6 +36,7 @@ export async function runForward(argv: readonly string[]): Promise<void> {
   try {
     const fwd = await startForward(config, { logger });
     onShutdownSignal(() => fwd.stop(), logger.child('main'));
+    onReloadSignal(() => fwd.reloadTls('SIGHUP'), logger.child('tls'));
   } catch (err) {
     failStartup(err);
   }

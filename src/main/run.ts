@@ -31,6 +31,17 @@ export function onShutdownSignal(stop: () => Promise<void>, log: Logger): void {
   process.on('SIGINT', handler);
 }
 
+/**
+ * Runs `reload` on every SIGHUP (TLS certificates are read again; see `ReloadableTls`). With a listener installed
+ * SIGHUP no longer ends the process, so a terminal hang-up does not stop a node either.
+ */
+export function onReloadSignal(reload: () => Record<string, string>, log: Logger): void {
+  process.on('SIGHUP', () => {
+    const outcomes = reload();
+    log.info('SIGHUP: TLS files read again', Object.keys(outcomes).length > 0 ? { outcomes } : { outcomes: 'no TLS configured' });
+  });
+}
+
 /** Prints a start-up failure as one line on stderr and exits 1. */
 export function failStartup(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,9 @@ import type { UpstreamDirectory } from '../application/services/upstream-directo
 import type { ServerConfig } from '../adapters/platform/config/types.js';
 import { parseHostPort } from '../adapters/platform/config/addresses.js';
 import { formatAddress, listen, type BoundAddress } from '../adapters/platform/net/listen.js';
+import { plaintextPortWarnings } from '../adapters/platform/tls/plaintext-ports.js';
+import type { ReloadOutcome } from '../adapters/platform/tls/reloadable-tls.js';
+import type { ServerTls } from '../adapters/platform/tls/server-tls.js';
 import { createAdminApp } from '../adapters/server/admin/admin-router.js';
 import { startAdminServer, type AdminServer } from '../adapters/server/admin/admin-server.js';
 import { clusterMetricsHook } from '../adapters/server/admin/cluster-metrics.js';
@@ -34,6 +37,8 @@ export interface ServerNodeParts {
   readonly upstream: WsUpstreamServer;
   readonly proxy: ProxyServer;
   readonly forwarder: ClosableForwarder;
+  /** The ports' and the forwarder's TLS material: watched once serving, reloaded by {@link ServerNode.reloadTls}. */
+  readonly tls?: ServerTls;
   /** Rebalancing rounds (`upstream.rebalance.threshold` > 0): started once serving, stopped first at shutdown. */
   readonly rebalancer?: { start(): void; stop(): void };
 }
@@ -67,6 +72,14 @@ export class ServerNode {
     return this.#addresses;
   }
 
+  /**
+   * Reads every TLS file again (SIGHUP): new connections get the new certificates, open ones keep theirs; files
+   * that cannot be used are logged and the certificates in use are kept. Returns each part's outcome by name.
+   */
+  reloadTls(reason = 'SIGHUP'): Record<string, ReloadOutcome> {
+    return this.parts.tls?.group.reloadAll(reason) ?? {};
+  }
+
   /** Binds every port and joins the cluster; on failure closes what was opened and rejects. */
   async start(): Promise<ServerAddresses> {
     const { config, log, metrics, membership, clusterStatus, directory, upstream, proxy } = this.parts;
@@ -83,6 +96,7 @@ export class ServerNode {
       }),
       adminBind?.host ?? '',
       adminBind?.port ?? 8002,
+      this.parts.tls?.admin,
     );
     this.#admin = admin;
     let upstreamAddr: BoundAddress;
@@ -112,6 +126,10 @@ export class ServerNode {
       'upstream-addr': formatAddress(upstreamAddr),
       'admin-addr': formatAddress(admin.address),
     });
+    // Once per start: a port reachable from other hosts without TLS carries tokens and traffic in clear.
+    const exposure = (['proxy', 'upstream', 'admin'] as const).map((port) => ({ port, bindAddr: config[port].bindAddr, tls: config[port].tls }));
+    for (const warning of plaintextPortWarnings(exposure)) log.child('server').warn(warning);
+    this.parts.tls?.group.watchAll();
     return this.#addresses;
   }
 
@@ -136,6 +154,7 @@ export class ServerNode {
     upstream.closeAll();
     forwarder.close();
     await this.#admin?.stop();
+    this.parts.tls?.group.close();
     slog.info('shutdown complete');
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { loadServerConfig } from '../adapters/platform/config/load-config.js';
 import { startServerNode } from './create-server.js';
-import { failStartup, isMain, loadOrExit, onShutdownSignal } from './run.js';
+import { failStartup, isMain, loadOrExit, onReloadSignal, onShutdownSignal } from './run.js';
 
 /**
  * `piko-ts server` / `node dist/main/server.js`: loads the configuration (flags > env > file > defaults),
@@ -14,6 +14,7 @@ export async function runServer(argv: readonly string[]): Promise<void> {
   try {
     const node = await startServerNode(config, { logger });
     onShutdownSignal(() => node.stop(), logger.child('server'));
+    onReloadSignal(() => node.reloadTls('SIGHUP'), logger.child('tls'));
   } catch (err) {
     failStartup(err);
   }

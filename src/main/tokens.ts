@@ -13,6 +13,7 @@ import type { RegisterUpstream } from '../application/use-cases/register-upstrea
 import type { RouteRequest } from '../application/use-cases/route-request.use-case.js';
 import type { UnregisterUpstream } from '../application/use-cases/unregister-upstream.use-case.js';
 import type { AgentConfig, ForwardConfig, ServerConfig } from '../adapters/platform/config/types.js';
+import type { ServerTls } from '../adapters/platform/tls/server-tls.js';
 import type { MetricsExposition } from '../adapters/server/admin/admin-router.js';
 import type { ClusterStatusSource } from '../adapters/server/admin/cluster-status.js';
 import type { ProxyServer } from '../adapters/server/proxy/proxy-server.js';
@@ -54,6 +55,7 @@ export const TOKENS = {
   /** Bound only when `upstream.rebalance.threshold` > 0. */
   Rebalancer: Symbol('Rebalancer') as ServiceIdentifier<RebalanceLoop>,
   ServerNode: Symbol('ServerNode') as ServiceIdentifier<ServerNode>,
+  ServerTls: Symbol('ServerTls') as ServiceIdentifier<ServerTls>,
   // Agent.
   AgentConfig: Symbol('AgentConfig') as ServiceIdentifier<AgentConfig>,
   AgentRuntime: Symbol('AgentRuntime') as ServiceIdentifier<AgentRuntime>,

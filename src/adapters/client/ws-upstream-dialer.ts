@@ -18,17 +18,23 @@ export class DialError extends Error {
   }
 }
 
+/** TLS options of a wss:// dial: CA bundle, client certificate and key for mTLS, verification, name override. */
+export interface DialTlsOptions {
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string;
+}
+
 /** Options of one WebSocket dial. */
 export interface DialOptions {
   readonly token?: string;
-  /** TLS options for wss:// (CA bundle, client certificate for mTLS, verification). */
-  readonly tls?: {
-    readonly ca?: string | Buffer;
-    readonly cert?: string | Buffer;
-    readonly key?: string | Buffer;
-    readonly rejectUnauthorized?: boolean;
-    readonly servername?: string;
-  };
+  /**
+   * TLS options for wss://, or a function returning those in force, called for each dial (the agent's and
+   * forward's `connect.tls`, which reload on SIGHUP and when their files change).
+   */
+  readonly tls?: DialTlsOptions | (() => DialTlsOptions);
   readonly handshakeTimeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -76,7 +82,7 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       // A zero mask makes both ends skip the XOR pass over every byte. Masking protects caches between a
       // browser and a server from script-crafted bytes; a tunnel agent is no browser.
       generateMask: zeroMask,
-      ...(options.tls ?? {}),
+      ...(typeof options.tls === 'function' ? options.tls() : (options.tls ?? {})),
     });
     ws.binaryType = 'nodebuffer';
     ws.once('upgrade', (res: IncomingMessage) => {

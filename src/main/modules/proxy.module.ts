@@ -8,6 +8,7 @@ import type { DispatchRequest } from '../../application/use-cases/dispatch-reque
 import { createAccessLogSink } from '../../adapters/http/access-log-sink.js';
 import { parseHostPort } from '../../adapters/platform/config/addresses.js';
 import type { ServerConfig } from '../../adapters/platform/config/types.js';
+import type { ServerTls } from '../../adapters/platform/tls/server-tls.js';
 import { HttpProxyForwarder } from '../../adapters/server/proxy/http-proxy-forwarder.adapter.js';
 import { declareProxyMetrics } from '../../adapters/server/proxy/proxy-metrics.js';
 import { ProxyServer } from '../../adapters/server/proxy/proxy-server.js';
@@ -40,14 +41,18 @@ export function clusterPeerIps(membership: ClusterMembership): (ip: string) => b
 export const proxyModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.Forwarder)
     .toResolvedValue(
-      (clock: Clock, cfg: ServerConfig, membership: ClusterMembership) =>
-        new HttpProxyForwarder(clock, { trustedProxies: cfg.proxy.http.trustedProxies, isClusterPeer: clusterPeerIps(membership) }),
-      [TOKENS.Clock, TOKENS.ServerConfig, TOKENS.ClusterMembership],
+      (clock: Clock, cfg: ServerConfig, membership: ClusterMembership, tls: ServerTls) =>
+        new HttpProxyForwarder(clock, {
+          trustedProxies: cfg.proxy.http.trustedProxies,
+          isClusterPeer: clusterPeerIps(membership),
+          ...(tls.peer !== undefined && { peerTls: tls.peer }),
+        }),
+      [TOKENS.Clock, TOKENS.ServerConfig, TOKENS.ClusterMembership, TOKENS.ServerTls],
     )
     .inSingletonScope();
   bind(TOKENS.ProxyServer)
     .toResolvedValue(
-      (cfg: ServerConfig, dispatch: DispatchRequest, forwarder: Forwarder, metrics: Metrics, log: Logger, clock: Clock) => {
+      (cfg: ServerConfig, dispatch: DispatchRequest, forwarder: Forwarder, metrics: Metrics, log: Logger, clock: Clock, tls: ServerTls) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
         const pikoUpgrade = createTcpTunnelRoute(
           { maxMessageBytes: cfg.proxy.tcp.maxMessageBytes },
@@ -61,10 +66,18 @@ export const proxyModule = new ContainerModule(({ bind }) => {
             maxHeaderBytes: cfg.proxy.http.maxHeaderBytes,
             maxConnectionsPerIp: cfg.proxy.http.maxConnectionsPerIp,
           },
-          { dispatch, forwarder, metrics: declareProxyMetrics(metrics), clock, pikoUpgrade, ...(accessLog !== undefined ? { accessLog } : {}) },
+          {
+            dispatch,
+            forwarder,
+            metrics: declareProxyMetrics(metrics),
+            clock,
+            pikoUpgrade,
+            ...(accessLog !== undefined ? { accessLog } : {}),
+            ...(tls.proxy !== undefined && { tls: tls.proxy }),
+          },
         );
       },
-      [TOKENS.ServerConfig, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock],
+      [TOKENS.ServerConfig, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock, TOKENS.ServerTls],
     )
     .inSingletonScope();
 });

@@ -9,6 +9,7 @@ import { RebalanceUpstreams } from '../../application/use-cases/rebalance-upstre
 import type { RegisterUpstream } from '../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../application/use-cases/unregister-upstream.use-case.js';
 import type { ServerConfig } from '../../adapters/platform/config/types.js';
+import type { ServerTls } from '../../adapters/platform/tls/server-tls.js';
 import { WsUpstreamServer } from '../../adapters/server/upstream/ws-upstream-server.js';
 import { TOKENS } from '../tokens.js';
 
@@ -16,7 +17,7 @@ import { TOKENS } from '../tokens.js';
 export const upstreamModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.UpstreamServer)
     .toResolvedValue(
-      (cfg: ServerConfig, register: RegisterUpstream, unregister: UnregisterUpstream, clock: Clock, log: Logger) =>
+      (cfg: ServerConfig, register: RegisterUpstream, unregister: UnregisterUpstream, clock: Clock, log: Logger, tls: ServerTls) =>
         new WsUpstreamServer(
           {
             maxStreamsPerSession: cfg.upstream.maxStreamsPerSession,
@@ -24,12 +25,13 @@ export const upstreamModule = new ContainerModule(({ bind }) => {
             keepaliveTimeoutMs: cfg.upstream.keepaliveTimeoutMs,
             maxQueuedControlFrames: cfg.upstream.maxQueuedControlFrames,
             maxMessageBytes: cfg.upstream.maxMessageBytes,
+            ...(tls.upstream !== undefined && { tls: tls.upstream }),
             // A shed connection's in-flight requests get the same time as at shutdown.
             shedDrainTimeoutMs: cfg.gracePeriodMs,
           },
           { register, unregister, clock, log: log.child('upstream') },
         ),
-      [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger],
+      [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger, TOKENS.ServerTls],
     )
     .inSingletonScope();
 });

@@ -1,5 +1,5 @@
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { ReloadingHttpsAgent, type ClientTlsSource } from '../../platform/tls/reloading-https-agent.js';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
@@ -21,6 +21,8 @@ export const LOCAL_IDLE_TIMEOUT_MS = 4_000;
  */
 export const DEFAULT_AGENT_MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
+const NO_CLIENT_TLS: ClientTlsSource = { current: {} };
+
 /** Settings of one HTTP listener of the agent. */
 export interface HttpServiceSettings {
   /** URL of the local service; its path is prefixed to request paths. */
@@ -30,6 +32,11 @@ export interface HttpServiceSettings {
   readonly endpointId: string;
   /** Largest request line plus headers accepted from the server; {@link DEFAULT_AGENT_MAX_HEADER_BYTES} if unset. */
   readonly maxHeaderBytes?: number;
+  /**
+   * Client TLS towards an `https://` service (the listener's `tls`: CA bundle, client certificate, verification),
+   * read for each new connection. Without it the system roots verify the service.
+   */
+  readonly tls?: ClientTlsSource;
 }
 
 /**
@@ -54,7 +61,8 @@ export class HttpServiceForwarder {
   ) {
     this.caller = new ProxyCaller(clock);
     const options = { keepAlive: true, timeout: LOCAL_IDLE_TIMEOUT_MS, maxFreeSockets: 256 };
-    this.agent = settings.target.startsWith('https:') ? new HttpsAgent(options) : new Agent(options);
+    // The service's certificate is verified against the target's host, never the Host the client sent.
+    this.agent = settings.target.startsWith('https:') ? new ReloadingHttpsAgent(settings.tls ?? NO_CLIENT_TLS, options) : new Agent(options);
     this.callOptions = { target: settings.target, agent: this.agent, headerTimeoutMs: settings.timeoutMs };
     this.server = createServer({
       requestTimeout: 0,

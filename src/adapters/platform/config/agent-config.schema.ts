@@ -39,8 +39,8 @@ export const listenerConfigSchema = defineSchema(
 export const TCP_LISTENER_KEYS: ReadonlySet<string> = new Set(['timeout', 'access_log.level', 'access_log.disable']);
 
 /**
- * Schema of `piko-ts agent`, keyed like Piko's agent YAML (§2.3). Piko's `connect.tls` keys are accepted
- * but rejected when set; `connect.tenant_id` and `connect.proxy_url` are accepted with a warning.
+ * Schema of `piko-ts agent`, keyed like Piko's agent YAML (§2.3). `connect.tls` is the client TLS towards
+ * the server; `connect.tenant_id` and `connect.proxy_url` are accepted with a warning.
  */
 export const agentConfigSchema = defineSchema(
   {

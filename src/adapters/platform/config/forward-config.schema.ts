@@ -17,8 +17,8 @@ export const forwardPortConfigSchema = defineSchema(
 );
 
 /**
- * Schema of `piko-ts forward`, keyed like Piko's forward YAML (§2.4). Piko's `connect.tls` keys are accepted
- * but rejected when set.
+ * Schema of `piko-ts forward`, keyed like Piko's forward YAML (§2.4). `connect.tls` is the client TLS towards
+ * the server, as for the agent.
  *
  * Differs from Piko: `connect.timeout` bounds the WebSocket handshake of each forwarded connection (Piko
  * validates it but hard-codes 60 s).

@@ -12,6 +12,7 @@ import { agentHelp, forwardHelp, serverHelp, type AgentSubcommand, type ForwardS
 import { describeValue, resolveLayers, valueAt, type Env, type Override, type RawConfig } from './resolve-layers.js';
 import { deepFreeze, isField, type ConfigField, type ConfigSchema } from './schema-tools.js';
 import { serverConfigSchema } from './server-config.schema.js';
+import { checkAgentTls, checkForwardTls, checkServerTls } from '../tls/tls-config-checks.js';
 import type { AgentConfig, ForwardConfig, ForwardPortConfig, ListenerConfig, ServerConfig } from './types.js';
 
 // Precedence is flags > PIKO_* environment > config file > defaults. Piko decodes the YAML on top of the
@@ -135,6 +136,7 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
   config.cluster.nodeId ||= config.cluster.nodeIdPrefix + (options.nodeIdSuffix ?? generateNodeIdSuffix)();
   // As Go's http.Server: a zero ReadHeaderTimeout falls back to ReadTimeout.
   config.proxy.http.readHeaderTimeoutMs ||= config.proxy.http.readTimeoutMs;
+  checkServerTls(config, warnings);
   return done<ServerConfig>(config, warnings);
 }
 
@@ -192,6 +194,7 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
     overrides.set('protocol', { value: subcommand, origin: `agent ${subcommand}` });
     config.listeners = [resolveListener({}, 'listener.', env, overrides, warnings)];
   }
+  checkAgentTls(config, warnings);
   return done<AgentConfig>(config, warnings);
 }
 
@@ -233,5 +236,6 @@ export function loadForwardConfig(argv: readonly string[], env: Env, options: Lo
     }
   }
   config.ports = ports.map(({ port }) => port);
+  checkForwardTls(config, warnings);
   return done<ForwardConfig>(config, warnings);
 }

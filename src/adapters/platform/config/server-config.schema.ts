@@ -4,7 +4,7 @@ import { defineSchema, field } from './schema-tools.js';
 
 /**
  * Schema of `piko-ts server`, keyed like Piko's server YAML (§2.2 of the Piko notes). Defaults are Piko's;
- * keys marked "piko-ts only" are ours. Piko's auth, TLS and tenant keys are accepted but rejected when set.
+ * keys marked "piko-ts only" are ours. TLS keys are file paths, read at start-up. Piko's auth and tenant keys are accepted but rejected when set.
  */
 export const serverConfigSchema = defineSchema(
   {

@@ -37,32 +37,40 @@ export const authTree = (port: string): SchemaTree =>
     },
   });
 
-/** Piko's server TLS group (`<port>.tls`). */
-export const tlsTree = (port: string): SchemaTree =>
-  unsupportedTree({
-    cert: [`PEM certificate file of the ${port} port.`],
-    key: [`PEM key file of the ${port} port.`],
-    client_cas: ['PEM CA bundle; when set, clients must present a certificate it verifies.'],
+/** Options of one field of a TLS group: YAML-only groups (an agent listener's `tls`) get no flag. */
+const tlsField = (format: 'text' | 'bool', doc: string, noArg: boolean, extra: Partial<FieldSpec> = {}): FieldSpec =>
+  field(format, format === 'bool' ? false : '', doc, { ...extra, ...(noArg && { noArg }) });
+
+/**
+ * Piko's server TLS group (`<port>.tls`): file paths, read and checked at start-up and reloaded on SIGHUP or
+ * when the files change. `client.*` is the node-to-node client TLS; only the proxy port's is used (as in Piko),
+ * the others are accepted with a warning.
+ */
+export const tlsTree = (port: string): SchemaTree => {
+  const peer = port === 'proxy';
+  const client = (doc: string, format: 'text' | 'bool' = 'text'): FieldSpec =>
+    tlsField(format, peer ? doc : `${doc} Accepted for Piko compatibility, not used (only proxy.tls.client is).`, false, peer ? {} : { inactive: 'warn' });
+  return {
+    cert: tlsField('text', `PEM certificate file (the chain may follow) of the ${port} port; with key set, the port serves TLS only.`, false),
+    key: tlsField('text', `PEM private key file of ${port}.tls.cert; required when cert is set.`, false),
+    client_cas: tlsField('text', `PEM CA bundle file; when set, clients of the ${port} port must present a certificate it verifies (mTLS).`, false),
     client: {
-      cert: ['Client certificate presented when dialling other nodes.'],
-      key: ['Key of client.cert.'],
-      root_cas: ['CA bundle verifying other nodes.'],
-      insecure_skip_verify: ['Skip verifying other nodes.', 'bool'],
-      server_name: ['Name to verify other nodes against.'],
+      cert: client('PEM client certificate file presented when forwarding to other nodes (node-to-node mTLS).'),
+      key: client('PEM key file of client.cert.'),
+      root_cas: client('PEM CA bundle file verifying other nodes; empty: the system roots.'),
+      insecure_skip_verify: client('Skip verifying other nodes (testing only).', 'bool'),
+      server_name: client('Name other nodes\' certificates are verified against (and sent as SNI); empty: the address dialled.'),
     },
-  });
+  };
+};
 
 /** Piko's client TLS group: `connect.tls` of the agent and forward, and (YAML-only) `tls` of a listener. */
-export const clientTlsTree = (of: string, noArg = false): SchemaTree =>
-  unsupportedTree(
-    {
-      cert: [`Client certificate for ${of}.`],
-      key: [noArg ? 'Key of tls.cert.' : 'Key of connect.tls.cert.'],
-      root_cas: [`CA bundle verifying ${of}.`],
-      insecure_skip_verify: [`Skip verifying ${of}.`, 'bool'],
-    },
-    noArg,
-  );
+export const clientTlsTree = (of: string, noArg = false): SchemaTree => ({
+  cert: tlsField('text', `PEM client certificate file presented to ${of} (mTLS).`, noArg),
+  key: tlsField('text', `PEM key file of ${noArg ? 'tls.cert' : 'connect.tls.cert'}; required when cert is set.`, noArg),
+  root_cas: tlsField('text', `PEM CA bundle file verifying ${of}; empty: the system roots.`, noArg),
+  insecure_skip_verify: tlsField('bool', `Skip verifying ${of} (testing only).`, noArg),
+});
 
 /** The `access_log` group, shared by the server's proxy port and each agent listener (Piko's shape). */
 export function accessLogTree(of: string): SchemaTree {

@@ -31,6 +31,50 @@ export interface LogConfig {
   readonly subsystems: readonly string[];
 }
 
+/**
+ * TLS of one server port (`<port>.tls`): file paths, `''` when unset. The port serves TLS when `cert` and `key`
+ * are set (the loader requires both or neither); `clientCas` then requires client certificates (mTLS).
+ */
+export interface PortTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCas: string;
+}
+
+/** Node-to-node client TLS (`proxy.tls.client`), used to forward to peers when the proxy port serves TLS. */
+export interface PeerTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly rootCas: string;
+  readonly insecureSkipVerify: boolean;
+  /** Name verified in peers' certificates and sent as SNI; `''`: the address dialled. */
+  readonly serverName: string;
+}
+
+/** Client TLS of the agent and forward (`connect.tls`) and of an agent listener (`tls`): file paths, `''` when unset. */
+export interface ClientTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly rootCas: string;
+  readonly insecureSkipVerify: boolean;
+}
+
+/**
+ * JWT verification of one server port (`<port>.auth`); `''` means unset. Auth is on when a key or the JWKS
+ * endpoint is set (the loader refuses the endpoint beside keys, and parses the PEM keys). `leewayMs` is the clock
+ * difference tolerated for `exp` and `nbf`; JWKS `cacheTtlMs`/`timeoutMs` of 0 mean 1 h / 1 min.
+ */
+export interface AuthConfig {
+  readonly hmacSecretKey: string;
+  readonly rsaPublicKey: string;
+  readonly ecdsaPublicKey: string;
+  readonly audience: string;
+  readonly issuer: string;
+  readonly disableDisconnectOnExpiry: boolean;
+  readonly leewayMs: number;
+  readonly jwks: { readonly endpoint: string; readonly cacheTtlMs: number; readonly timeoutMs: number };
+}
+
 /** Configuration of one server node (`piko-ts server`). */
 export interface ServerConfig {
   readonly proxy: {
@@ -56,6 +100,7 @@ export interface ServerConfig {
     readonly tcp: { readonly maxMessageBytes: number };
     /** How long a request for an endpoint with no upstream on any node waits for one to appear; 0 = off. */
     readonly upstreamWaitMs: number;
+    readonly tls: PortTlsConfig & { readonly client: PeerTlsConfig };
   };
   readonly upstream: {
     readonly bindAddr: string;
@@ -74,8 +119,9 @@ export interface ServerConfig {
      * `minConns` the count below which a node never sheds.
      */
     readonly rebalance: { readonly threshold: number; readonly shedRate: number; readonly minConns: number };
+    readonly tls: PortTlsConfig;
   };
-  readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string };
+  readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string; readonly tls: PortTlsConfig };
   /**
    * `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters.
    * `join` lists the members to join (host or host:port, as written; empty: a new cluster); `joinTimeoutMs` is
@@ -108,6 +154,8 @@ export interface ListenerConfig {
   /** Largest request line plus headers the http listener accepts from the server. */
   readonly maxHeaderBytes: number;
   readonly accessLog: AccessLogConfig;
+  /** Client TLS to an `https://` service (YAML-only, as in Piko). */
+  readonly tls: ClientTlsConfig;
 }
 
 /** Configuration of an agent (`piko-ts agent start|http|tcp`). */
@@ -118,7 +166,11 @@ export interface AgentConfig {
    * `timeoutMs` bounds each connection attempt (never 0); `startupDeadlineMs` bounds the wait for every
    * listener's first connection (0: wait forever). `token` may be `''`.
    */
-  readonly connect: { readonly url: string; readonly token: string; readonly timeoutMs: number; readonly startupDeadlineMs: number };
+  readonly connect: {
+    readonly url: string; readonly token: string; readonly timeoutMs: number; readonly startupDeadlineMs: number;
+    /** Client TLS towards an `https://`/`wss://` server. */
+    readonly tls: ClientTlsConfig;
+  };
   /** The agent's own metrics server; off by default so two agents can share a host. */
   readonly server: { readonly enabled: boolean; readonly bindAddr: string };
   readonly log: LogConfig;
@@ -148,6 +200,8 @@ export interface ForwardConfig {
     readonly token: string;
     /** WebSocket handshake timeout of each forwarded connection; never 0. */
     readonly timeoutMs: number;
+    /** Client TLS towards an `https://`/`wss://` server. */
+    readonly tls: ClientTlsConfig;
   };
   readonly log: LogConfig;
 }

@@ -1,5 +1,8 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ReloadableTls } from '../../platform/tls/reloadable-tls.js';
+import type { ServerTlsOptions } from '../../platform/tls/tls-material.js';
+import { createPortServer } from '../../platform/tls/tls-server.js';
 
 /** A running admin listener. */
 export interface AdminServer {
@@ -15,10 +18,11 @@ export interface AdminServer {
 
 /**
  * Listens with `app` (the express app from `createAdminApp`, or any request listener) on `host:port`, and
- * resolves once bound. Rejects with the listen error (`EADDRINUSE`, `EACCES`...) instead.
+ * resolves once bound, over HTTPS when `tls` is given. Rejects with the listen error (`EADDRINUSE`, `EACCES`...)
+ * instead.
  */
-export function startAdminServer(app: RequestListener, host: string, port: number): Promise<AdminServer> {
-  const server = createServer(app);
+export function startAdminServer(app: RequestListener, host: string, port: number, tls?: ReloadableTls<ServerTlsOptions>): Promise<AdminServer> {
+  const server = createPortServer({}, tls, app);
   return new Promise<AdminServer>((resolve, reject) => {
     const onError = (error: Error): void => {
       reject(error);

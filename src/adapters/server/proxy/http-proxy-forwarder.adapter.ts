@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
 import type { ForwardOptions, ForwardOutcome, ForwardTarget, Forwarder } from '../../../application/ports/forwarder.port.js';
 import { TrustedProxies } from '../../http/passes/forwarded-headers.js';
+import { ReloadingHttpsAgent, type ClientTlsSource } from '../../platform/tls/reloading-https-agent.js';
 import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
 import { UpstreamStreamAgent } from './stream-agent.js';
 import { UpstreamGoneError, type UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
@@ -22,6 +23,12 @@ export interface HttpProxyForwarderOptions {
   readonly trustedProxies?: readonly string[];
   /** True for the IP address of another node of the cluster: its X-Forwarded-* values are kept too. */
   readonly isClusterPeer?: (ip: string) => boolean;
+  /**
+   * Node-to-node client TLS (`proxy.tls.client`), set when this node's proxy port serves TLS: peers' proxy
+   * ports then serve TLS too (every node of a cluster agrees), so their gossiped proxy addresses are dialled
+   * over HTTPS with these options, read again for each new connection (they reload).
+   */
+  readonly peerTls?: ClientTlsSource;
 }
 
 /**
@@ -32,7 +39,8 @@ export interface HttpProxyForwarderOptions {
  */
 export class HttpProxyForwarder implements Forwarder {
   private readonly caller: ProxyCaller;
-  private readonly peerAgent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
+  private readonly peerAgent: Agent;
+  private readonly peerScheme: 'http' | 'https';
   /** One stream pool per upstream connection; dropped with the connection. */
   private readonly agents = new WeakMap<UpstreamConnection, UpstreamStreamAgent>();
   private readonly trusted: TrustedProxies;
@@ -41,6 +49,9 @@ export class HttpProxyForwarder implements Forwarder {
   constructor(clock: Clock, options: HttpProxyForwarderOptions = {}) {
     this.caller = new ProxyCaller(clock);
     this.trusted = new TrustedProxies(options.trustedProxies ?? [], options.isClusterPeer);
+    const pool = { keepAlive: true, maxFreeSockets: 256 };
+    this.peerAgent = options.peerTls === undefined ? new Agent(pool) : new ReloadingHttpsAgent(options.peerTls, pool);
+    this.peerScheme = options.peerTls === undefined ? 'http' : 'https';
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
@@ -74,7 +85,7 @@ export class HttpProxyForwarder implements Forwarder {
     // This node sees the client: it applies the X-Forwarded-* policy, and the peer (which trusts cluster
     // members) keeps those values. The hop marker makes the peer serve it locally or not at all.
     return {
-      target: `http://${target.proxyAddr}`,
+      target: `${this.peerScheme}://${target.proxyAddr}`,
       agent: this.peerAgent,
       headerTimeoutMs: options.headerTimeoutMs,
       forwarded: this.trusted,

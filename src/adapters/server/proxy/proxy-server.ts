@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
@@ -7,6 +7,9 @@ import type { DispatchOutcome, DispatchRequest } from '../../../application/use-
 import { countBodyBytes, type AccessLogSink } from '../../http/access-entry.js';
 import { endThenDestroy } from '../../platform/net/close-after-flush.js';
 import { ConnectionLimiter, clientKey } from '../../platform/net/connection-limiter.js';
+import type { ReloadableTls } from '../../platform/tls/reloadable-tls.js';
+import type { ServerTlsOptions } from '../../platform/tls/tls-material.js';
+import { acceptedEvent, createPortServer } from '../../platform/tls/tls-server.js';
 import { clientErrorAnswer } from '../../http/client-error.js';
 import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
@@ -45,6 +48,8 @@ export interface ProxyServerDeps {
   readonly accessLog?: AccessLogSink;
   /** Handles upgrade requests under `/_piko/` (the TCP tunnel route); returns false if not its path. */
   readonly pikoUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** The port's certificate (HTTPS when set), reloaded without a restart. */
+  readonly tls?: ReloadableTls<ServerTlsOptions>;
 }
 
 /**
@@ -65,7 +70,7 @@ export class ProxyServer {
     private readonly settings: ProxyServerSettings,
     private readonly deps: ProxyServerDeps,
   ) {
-    this.server = createServer({
+    this.server = createPortServer({
       maxHeaderSize: settings.maxHeaderBytes,
       // Node's default requestTimeout (300 s) would cut long uploads: bound only the header wait.
       requestTimeout: 0,
@@ -76,10 +81,11 @@ export class ProxyServer {
       requireHostHeader: false,
       // Only WebSocket upgrades are carried; any other Upgrade (h2c...) is an ordinary request (Node >= 24.9).
       shouldUpgradeCallback: (req: IncomingMessage) => isWebSocketUpgrade(req.headers),
-    });
+    }, deps.tls);
     this.limiter = new ConnectionLimiter(settings.maxConnectionsPerIp ?? 0);
     // Before Node's own connection listener, so that a refused connection is answered before any parsing.
-    if (this.limiter.enabled) this.server.prependListener('connection', (socket: Socket) => this.onConnection(socket));
+    // With TLS, counted once decrypted, so that the 429 is written over TLS.
+    if (this.limiter.enabled) this.server.prependListener(acceptedEvent(deps.tls), (socket: Socket) => this.onConnection(socket));
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));

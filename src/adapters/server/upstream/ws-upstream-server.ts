@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Cancel, Clock } from '../../../application/ports/clock.port.js';
@@ -7,6 +7,9 @@ import type { Logger } from '../../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../../application/use-cases/unregister-upstream.use-case.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import type { ReloadableTls } from '../../platform/tls/reloadable-tls.js';
+import type { ServerTlsOptions } from '../../platform/tls/tls-material.js';
+import { createPortServer } from '../../platform/tls/tls-server.js';
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
 import { writeJsonError, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { MuxSession } from '../../wire/mux/index.js';
@@ -23,6 +26,8 @@ export interface UpstreamServerSettings {
   readonly maxQueuedControlFrames?: number;
   /** Largest WebSocket message accepted from an agent (default {@link MAX_WS_PAYLOAD}). */
   readonly maxMessageBytes?: number;
+  /** The port's certificate (WSS when set), reloaded without a restart; with client CAs, agents need a certificate. */
+  readonly tls?: ReloadableTls<ServerTlsOptions>;
   /** Longest a shed connection's streams may run before it is closed (default {@link SHED_DRAIN_TIMEOUT_MS}). */
   readonly shedDrainTimeoutMs?: number;
 }
@@ -63,7 +68,7 @@ export class WsUpstreamServer implements UpstreamTransport {
       perMessageDeflate: false,
       maxPayload: settings.maxMessageBytes ?? MAX_WS_PAYLOAD,
     });
-    this.server = createServer((_req, res) =>
+    this.server = createPortServer({}, settings.tls, (_req, res) =>
       writeJsonError(res, 404, 'not found: upstreams connect with a WebSocket to /piko/v1/upstream/:endpointId'),
     );
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));

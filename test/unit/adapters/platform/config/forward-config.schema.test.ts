@@ -50,10 +50,10 @@ describe('forwardConfigSchema', () => {
     assert.deepEqual(secret, ['connect.token']);
   });
 
-  it('rejects connect.tls when set, as the agent does', () => {
+  it('takes connect.tls as the agent does (active, with flags)', () => {
     const tls = schemaLeaves(forwardConfigSchema).filter(({ path }) => path.startsWith('connect.tls.'));
     assert.equal(tls.length, 4);
-    for (const { field } of tls) assert.equal(field.inactive, 'reject');
+    for (const { field } of tls) assert.equal(field.inactive, undefined);
   });
 
   it('shares the variable names of the agent for the same keys', () => {

@@ -12,6 +12,9 @@ const ACCESS_LOG: AccessLogConfig = {
   responseHeaders: { allowList: [], blockList: [] },
 };
 
+/** A client TLS group at its defaults: system roots, no client certificate. */
+const NO_TLS = { cert: '', key: '', rootCas: '', insecureSkipVerify: false } as const;
+
 const listener = (overrides: Partial<ListenerConfig> = {}): ListenerConfig => ({
   endpointId: 'my-endpoint',
   protocol: 'http',
@@ -19,13 +22,14 @@ const listener = (overrides: Partial<ListenerConfig> = {}): ListenerConfig => ({
   timeoutMs: 10_000,
   maxHeaderBytes: 4_194_304,
   accessLog: ACCESS_LOG,
+  tls: NO_TLS,
   ...overrides,
 });
 
 /** Every resolved default of `agent http my-endpoint 3000`, written out (T8). */
 const DEFAULTS: AgentConfig = {
   listeners: [listener()],
-  connect: { url: 'http://localhost:8001', token: '', timeoutMs: 30_000, startupDeadlineMs: 0 },
+  connect: { url: 'http://localhost:8001', token: '', timeoutMs: 30_000, startupDeadlineMs: 0, tls: NO_TLS },
   server: { enabled: false, bindAddr: '127.0.0.1:5000' },
   log: { level: 'info', subsystems: [] },
   gracePeriodMs: 60_000,
@@ -43,6 +47,8 @@ listeners:
       level: debug
       request_headers:
         block_list: [Authorization, Cookie]
+    tls:
+      root_cas: /etc/piko/service-ca.pem
   - endpoint_id: ssh
     addr: 22
     protocol: tcp
@@ -53,6 +59,10 @@ connect:
   url: wss://piko.example.com/base
   token: tok
   timeout: 1m
+  tls:
+    cert: /etc/piko/agent.crt
+    key: /etc/piko/agent.key
+    root_cas: /etc/piko/ca.pem
 server:
   enabled: true
   bind_addr: "127.0.0.1:5001"
@@ -90,10 +100,17 @@ describe('loadAgentConfig', () => {
             addr: 'https://10.0.0.5:8443/v1',
             timeoutMs: 0,
             accessLog: { ...ACCESS_LOG, level: 'debug', requestHeaders: { allowList: [], blockList: ['authorization', 'cookie'] } },
+            tls: { ...NO_TLS, rootCas: '/etc/piko/service-ca.pem' },
           }),
           listener({ endpointId: 'ssh', protocol: 'tcp', addr: 'localhost:22', timeoutMs: 2_000, accessLog: { ...ACCESS_LOG, disable: true } }),
         ],
-        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 60_000, startupDeadlineMs: 0 },
+        connect: {
+          url: 'wss://piko.example.com/base',
+          token: 'tok',
+          timeoutMs: 60_000,
+          startupDeadlineMs: 0,
+          tls: { cert: '/etc/piko/agent.crt', key: '/etc/piko/agent.key', rootCas: '/etc/piko/ca.pem', insecureSkipVerify: false },
+        },
         server: { enabled: true, bindAddr: '127.0.0.1:5001' },
         log: { level: 'warn', subsystems: ['proxy'] },
         gracePeriodMs: 10_000,
@@ -162,16 +179,14 @@ describe('loadAgentConfig', () => {
       assertConfigError(() => agent(['start', 'web']), 'CONFIG_USAGE', 'config: agent start: takes no arguments (got 1)');
     });
 
-    it('warns about http_client and rejects listener tls', () => {
+    it('warns about http_client, and about listener tls for a service that is not https', () => {
       const base = 'listeners:\n  - endpoint_id: a\n    addr: "3000"\n';
       assert.deepEqual(agent(['start'], {}, `${base}    http_client:\n      max_idle_conns: -1\n`).warnings, [
         'config: listeners[0].http_client.max_idle_conns: accepted for Piko compatibility but not used by piko-ts yet; ignored',
       ]);
-      assertConfigError(
-        () => agent(['start'], {}, `${base}    tls:\n      root_cas: /ca.pem\n`),
-        'CONFIG_UNSUPPORTED',
-        'config: listeners[0].tls.root_cas: not supported by piko-ts yet; remove it rather than run without it',
-      );
+      assert.deepEqual(agent(['start'], {}, `${base}    tls:\n      root_cas: /ca.pem\n`).warnings, [
+        'config: listeners[0].tls: used only with an https or wss service addr; ignored',
+      ]);
     });
   });
 
@@ -288,12 +303,16 @@ describe('loadAgentConfig', () => {
       assertConfigError(() => agent(['http', 'ep', '3000'], {}, 'connect:\n  urll: x\n'), 'CONFIG_UNKNOWN_KEY', 'config: connect.urll: unknown key (did you mean connect.url?)');
     });
 
-    it('rejects connect.tls, which would otherwise be silently ignored', () => {
-      assertConfigError(
-        () => agent(['http', 'ep', '3000', '--connect.tls.insecure-skip-verify']),
-        'CONFIG_UNSUPPORTED',
-        'config: connect.tls.insecure_skip_verify: not supported by piko-ts yet; remove it rather than run without it',
-      );
+    it('takes connect.tls from flags, and warns when it cannot apply (an http URL) or skips verification', () => {
+      const { config, warnings } = agent(['http', 'ep', '3000', '--connect.url', 'https://piko:8001', '--connect.tls.root-cas', '/ca.pem']);
+      assert.deepEqual(config.connect.tls, { ...NO_TLS, rootCas: '/ca.pem' });
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(agent(['http', 'ep', '3000', '--connect.tls.insecure-skip-verify']).warnings, [
+        'config: connect.tls: used only with an https or wss connect.url; ignored',
+      ]);
+      assert.deepEqual(agent(['http', 'ep', '3000', '--connect.url', 'wss://piko', '--connect.tls.insecure-skip-verify']).warnings, [
+        "config: connect.tls.insecure_skip_verify: the server's certificates are not verified; use it for testing only",
+      ]);
     });
   });
 

@@ -5,10 +5,13 @@ import { loadForwardConfig } from '../../../../../src/adapters/platform/config/l
 import type { ForwardConfig, ForwardPortConfig } from '../../../../../src/adapters/platform/config/types.js';
 import { assertConfigError, CONFIG_PATH, forward, withFile } from './config-test-helpers.js';
 
+/** The client TLS group at its defaults: system roots, no client certificate. */
+const NO_TLS = { cert: '', key: '', rootCas: '', insecureSkipVerify: false } as const;
+
 /** Every resolved default of `forward tcp 3000 my-endpoint`, written out. */
 const DEFAULTS: ForwardConfig = {
   ports: [{ addr: '127.0.0.1:3000', endpointId: 'my-endpoint' }],
-  connect: { url: 'http://localhost:8000', token: '', timeoutMs: 30_000 },
+  connect: { url: 'http://localhost:8000', token: '', timeoutMs: 30_000, tls: NO_TLS },
   log: { level: 'info', subsystems: [] },
 };
 
@@ -68,7 +71,7 @@ describe('loadForwardConfig', () => {
       const { config } = forward(['--log.level', 'warn', 'tcp', '--connect.token', 't', '3000', '--connect.timeout=2s', 'ep', '--log.subsystems', 'a,b']);
       assert.deepEqual(config, {
         ports: [{ addr: '127.0.0.1:3000', endpointId: 'ep' }],
-        connect: { url: 'http://localhost:8000', token: 't', timeoutMs: 2_000 },
+        connect: { url: 'http://localhost:8000', token: 't', timeoutMs: 2_000, tls: NO_TLS },
         log: { level: 'warn', subsystems: ['a', 'b'] },
       });
     });
@@ -119,7 +122,7 @@ describe('loadForwardConfig', () => {
           { addr: '0.0.0.0:5432', endpointId: 'db' },
           { addr: '[::1]:2222', endpointId: 'ssh.internal' },
         ],
-        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 5_000 },
+        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 5_000, tls: NO_TLS },
         log: { level: 'debug', subsystems: ['forwarder'] },
       });
     });
@@ -251,11 +254,13 @@ describe('loadForwardConfig', () => {
       assertConfigError(() => forward(['tcp', '3000', 'ep'], {}, 'listeners: []\n'), 'CONFIG_UNKNOWN_KEY', /^config: listeners: unknown key/);
     });
 
-    it('rejects connect.tls from a flag, a variable or the file, which would otherwise be silently ignored', () => {
-      const message = (key: string) => `config: connect.tls.${key}: not supported by piko-ts yet; remove it rather than run without it`;
-      assertConfigError(() => forward(['tcp', '3000', 'ep', '--connect.tls.insecure-skip-verify']), 'CONFIG_UNSUPPORTED', message('insecure_skip_verify'));
-      assertConfigError(() => forward(['tcp', '3000', 'ep'], { PIKO_CONNECT_TLS_CERT: '/c.pem' }), 'CONFIG_UNSUPPORTED', message('cert'));
-      assertConfigError(() => forward(['tcp', '3000', 'ep'], {}, 'connect:\n  tls:\n    root_cas: /ca.pem\n'), 'CONFIG_UNSUPPORTED', message('root_cas'));
+    it('takes connect.tls from a flag, a variable or the file (as the agent), and checks cert and key come together', () => {
+      const https = ['tcp', '3000', 'ep', '--connect.url', 'https://piko:8000'];
+      assert.equal(forward([...https, '--connect.tls.insecure-skip-verify']).config.connect.tls.insecureSkipVerify, true);
+      const env = { PIKO_CONNECT_TLS_CERT: '/c.pem', PIKO_CONNECT_TLS_KEY: '/k.pem' };
+      assert.deepEqual(forward(https, env).config.connect.tls, { ...NO_TLS, cert: '/c.pem', key: '/k.pem' });
+      assert.equal(forward(https, {}, 'connect:\n  tls:\n    root_cas: /ca.pem\n').config.connect.tls.rootCas, '/ca.pem');
+      assertConfigError(() => forward(https, { PIKO_CONNECT_TLS_CERT: '/c.pem' }), 'CONFIG_INVALID_VALUE', 'config: connect.tls.key: is required when connect.tls.cert is set');
     });
 
     it('accepts connect.tls keys left at their defaults, as Piko configs write them', () => {

@@ -15,6 +15,11 @@ const ACCESS_LOG: AccessLogConfig = {
   responseHeaders: { allowList: [], blockList: [] },
 };
 
+/** A port's TLS group at its defaults: plain HTTP. */
+const NO_TLS = { cert: '', key: '', clientCas: '' } as const;
+/** The node-to-node client TLS at its defaults. */
+const NO_PEER_TLS = { cert: '', key: '', rootCas: '', insecureSkipVerify: false, serverName: '' } as const;
+
 /** Every resolved default, written out (T8): a change here is a visible behaviour change. */
 const DEFAULTS: ServerConfig = {
   proxy: {
@@ -33,6 +38,7 @@ const DEFAULTS: ServerConfig = {
     },
     tcp: { maxMessageBytes: 4_194_304 },
     upstreamWaitMs: 0,
+    tls: { ...NO_TLS, client: NO_PEER_TLS },
   },
   upstream: {
     bindAddr: ':8001',
@@ -43,8 +49,9 @@ const DEFAULTS: ServerConfig = {
     maxQueuedControlFrames: 1024,
     maxMessageBytes: 4_194_304,
     rebalance: { threshold: 0, shedRate: 0.005, minConns: 50 },
+    tls: NO_TLS,
   },
-  admin: { bindAddr: ':8002', advertiseAddr: '' },
+  admin: { bindAddr: ':8002', advertiseAddr: '', tls: NO_TLS },
   cluster: {
     nodeId: 'abc1234',
     nodeIdPrefix: '',
@@ -76,6 +83,15 @@ proxy:
     idle_timeout: 1h30m
     max_header_bytes: 65536
   upstream_wait: 5s
+  tls:
+    cert: /etc/piko/proxy.crt
+    key: /etc/piko/proxy.key
+    client_cas: /etc/piko/clients.pem
+    client:
+      cert: /etc/piko/node.crt
+      key: /etc/piko/node.key
+      root_cas: /etc/piko/nodes-ca.pem
+      server_name: piko.internal
 upstream:
   bind_addr: "[::1]:9001"
   advertise_addr: "node-a.internal:9001"
@@ -88,6 +104,9 @@ upstream:
     threshold: 0.2
     shed_rate: 0.01
     min_conns: 10
+  tls:
+    cert: /etc/piko/upstream.crt
+    key: /etc/piko/upstream.key
 admin:
   bind_addr: "localhost:0"
   advertise_addr: "10.0.0.1:9002"
@@ -123,6 +142,12 @@ const FULL: ServerConfig = {
     http: { readTimeoutMs: 60_000, readHeaderTimeoutMs: 2_000, writeTimeoutMs: 0, idleTimeoutMs: 5_400_000, maxHeaderBytes: 65_536, trustedProxies: [], maxConnectionsPerIp: 0 },
     tcp: { maxMessageBytes: 4_194_304 },
     upstreamWaitMs: 5_000,
+    tls: {
+      cert: '/etc/piko/proxy.crt',
+      key: '/etc/piko/proxy.key',
+      clientCas: '/etc/piko/clients.pem',
+      client: { cert: '/etc/piko/node.crt', key: '/etc/piko/node.key', rootCas: '/etc/piko/nodes-ca.pem', insecureSkipVerify: false, serverName: 'piko.internal' },
+    },
   },
   upstream: {
     bindAddr: '[::1]:9001',
@@ -133,8 +158,9 @@ const FULL: ServerConfig = {
     maxQueuedControlFrames: 64,
     maxMessageBytes: 1_048_576,
     rebalance: { threshold: 0.2, shedRate: 0.01, minConns: 10 },
+    tls: { cert: '/etc/piko/upstream.crt', key: '/etc/piko/upstream.key', clientCas: '' },
   },
-  admin: { bindAddr: 'localhost:0', advertiseAddr: '10.0.0.1:9002' },
+  admin: { bindAddr: 'localhost:0', advertiseAddr: '10.0.0.1:9002', tls: NO_TLS },
   cluster: {
     nodeId: 'node-a',
     nodeIdPrefix: 'pod-',
@@ -479,7 +505,6 @@ describe('loadServerConfig', () => {
     });
 
     const rejected: readonly [readonly string[], Record<string, string>, string | undefined, string][] = [
-      [[], {}, 'proxy:\n  tls:\n    cert: /etc/cert.pem\n', 'config: proxy.tls.cert: not supported by piko-ts yet; remove it rather than run without it'],
       [['--upstream.auth.issuer', 'me'], {}, undefined, 'config: upstream.auth.issuer: not supported by piko-ts yet; remove it rather than run without it'],
       [[], { PIKO_ADMIN_AUTH_JWKS_ENDPOINT: 'file:///k.json' }, undefined, 'config: admin.auth.jwks.endpoint: not supported by piko-ts yet; remove it rather than run without it'],
       [[], {}, 'upstream:\n  tenants:\n    - id: t1\n', 'config: upstream.tenants: not supported by piko-ts yet; remove it rather than run without it'],

@@ -64,9 +64,10 @@ describe('serverConfigSchema', () => {
     for (const key of pikoKeys) assert.ok(defaults.has(key), key);
   });
 
-  it('marks auth, TLS and tenants as rejected when set, and every other key active (rebalance, join and gossip too)', () => {
+  it('marks auth and tenants as rejected when set, the unused upstream/admin tls.client keys as warned, and every other key active', () => {
     for (const { path, field } of schemaLeaves(serverConfigSchema)) {
-      if (/\.(auth|tls)\.|\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
+      if (/\.auth\.|\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
+      else if (/^(upstream|admin)\.tls\.client\./.test(path)) assert.equal(field.inactive, 'warn', path);
       else assert.equal(field.inactive, undefined, path);
     }
   });

@@ -1,0 +1,51 @@
+import type { Clock } from '../../../application/ports/clock.port.js';
+import type { Logger } from '../../../application/ports/logger.port.js';
+import type { ServerConfig } from '../config/types.js';
+import type { ReadPemFile } from './pem-files.js';
+import { ReloadableTls, TlsReloadGroup, type WatchDirectory } from './reloadable-tls.js';
+import { loadClientTls, loadServerTls, portTlsEnabled, type ClientTlsOptions, type ServerTlsOptions } from './tls-material.js';
+
+/**
+ * The TLS material of a server node, each part present only when configured: the three ports' certificates
+ * (with their client CA bundles), and the node-to-node client TLS used to forward to peers, which exists exactly
+ * when the proxy port serves TLS (peers' proxy ports then serve TLS too: every node of a cluster agrees). All
+ * parts reload together (`group`).
+ */
+export interface ServerTls {
+  readonly group: TlsReloadGroup;
+  readonly proxy?: ReloadableTls<ServerTlsOptions>;
+  readonly upstream?: ReloadableTls<ServerTlsOptions>;
+  readonly admin?: ReloadableTls<ServerTlsOptions>;
+  readonly peer?: ReloadableTls<ClientTlsOptions>;
+}
+
+/** Seams for tests. */
+export interface ServerTlsSeams {
+  readonly readFile?: ReadPemFile;
+  readonly watchDirectory?: WatchDirectory;
+}
+
+/**
+ * Reads every TLS file of a server configuration. Throws a TlsFileError (`config: proxy.tls.cert: <file>: <why>`)
+ * for the first file that is missing, not PEM, or a key that does not match its certificate, so the node never
+ * starts with half of its TLS.
+ */
+export function loadServerTlsMaterial(config: ServerConfig, clock: Clock, log: Logger, seams: ServerTlsSeams = {}): ServerTls {
+  const group = new TlsReloadGroup();
+  const tlsLog = log.child('tls');
+  const common = { clock, log: tlsLog, ...(seams.watchDirectory !== undefined && { watchDirectory: seams.watchDirectory }) };
+  const port = (name: 'proxy' | 'upstream' | 'admin') => {
+    const tls = config[name].tls;
+    if (!portTlsEnabled(tls)) return undefined;
+    return group.add(new ReloadableTls({ name: `${name}.tls`, load: () => loadServerTls(tls, `${name}.tls`, seams.readFile), ...common }));
+  };
+  const proxy = port('proxy');
+  const upstream = port('upstream');
+  const admin = port('admin');
+  const peerConfig = config.proxy.tls.client;
+  const peer =
+    proxy === undefined
+      ? undefined
+      : group.add(new ReloadableTls({ name: 'proxy.tls.client', load: () => loadClientTls(peerConfig, 'proxy.tls.client', seams.readFile), ...common }));
+  return { group, ...(proxy && { proxy }), ...(upstream && { upstream }), ...(admin && { admin }), ...(peer && { peer }) };
+}
