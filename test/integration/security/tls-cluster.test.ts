@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startService } from '../../support/http.js';
 import { startAgent, startServer, type Proc, type ServerProc } from '../../support/processes.js';
-import { TestPki, type IssuedCert } from '../../support/security/certs.js';
+import { missingTlsTools, TestPki, type IssuedCert } from '../../support/security/certs.js';
 import { curl, type CurlResult } from '../../support/security/tls-clients.js';
 
 /** The gossip address a server logged at start (it binds port 0). */
@@ -16,7 +16,7 @@ async function gossipAddr(p: Proc): Promise<string> {
  * request forwarded from the node a client reached to the node holding the upstream must be sent over HTTPS
  * with the forwarding node's `proxy.tls.client` certificate, or it is refused in the handshake.
  */
-describe('a cluster whose proxy ports serve mTLS forwards between nodes over TLS', { timeout: 120_000 }, () => {
+describe('a cluster whose proxy ports serve mTLS forwards between nodes over TLS', { timeout: 120_000, skip: missingTlsTools() }, () => {
   let pki: TestPki;
   let ca: IssuedCert;
   let client: IssuedCert;

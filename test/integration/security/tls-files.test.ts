@@ -4,10 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { loadClientTls, loadServerTls } from '../../../src/adapters/platform/tls/tls-material.js';
 import { TlsFileError } from '../../../src/adapters/platform/tls/pem-files.js';
 import { SERVER_JS, spawnNode } from '../../support/processes.js';
-import { TestPki, type IssuedCert } from '../../support/security/certs.js';
+import { missingTlsTools, TestPki, type IssuedCert } from '../../support/security/certs.js';
 
 /** The TLS files are read and checked at start-up: each unusable file is named with its key and the reason. */
-describe('TLS files (real certificates made by openssl)', () => {
+describe('TLS files (real certificates made by openssl)', { skip: missingTlsTools() }, () => {
   let pki: TestPki;
   let ca: IssuedCert;
   let server: IssuedCert;

@@ -5,7 +5,7 @@ import { dial, listen, type EndpointListener } from '../../../src/adapters/clien
 import { DialError, dialWebSocket, upstreamUrl } from '../../../src/adapters/client/ws-upstream-dialer.js';
 import { startService } from '../../support/http.js';
 import { AGENT_JS, FORWARD_JS, spawnNode, startAgent, startServer, type Proc, type ServerProc } from '../../support/processes.js';
-import { TestPki, type IssuedCert } from '../../support/security/certs.js';
+import { missingTlsTools, TestPki, type IssuedCert } from '../../support/security/certs.js';
 import { curl, httpsGet } from '../../support/security/tls-clients.js';
 
 /**
@@ -13,7 +13,7 @@ import { curl, httpsGet } from '../../support/security/tls-clients.js';
  * CA. A client with one gets through; without one, or with one from another CA, the TLS handshake fails and
  * nothing reaches the node's HTTP layer.
  */
-describe('mTLS on the upstream and proxy ports (client_cas)', { timeout: 120_000 }, () => {
+describe('mTLS on the upstream and proxy ports (client_cas)', { timeout: 120_000, skip: missingTlsTools() }, () => {
   let pki: TestPki;
   let ca: IssuedCert;
   let otherCa: IssuedCert;

@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { dial, listen, type EndpointListener } from '../../../src/adapters/client/sdk/sdk.js';
 import { fetchRaw, startService } from '../../support/http.js';
 import { FORWARD_JS, spawnNode, startAgent, startServer, type Proc, type ServerProc } from '../../support/processes.js';
-import { TestPki, type IssuedCert } from '../../support/security/certs.js';
+import { missingTlsTools, TestPki, type IssuedCert } from '../../support/security/certs.js';
 import { curl, httpsGet } from '../../support/security/tls-clients.js';
 
 /** Sends `text` on a socket, ends it, and reads everything back until the other side ends. */
@@ -25,7 +25,7 @@ function roundTrip(socket: NodeJS.ReadWriteStream & { end(data: string): void },
  * One server process with TLS on its three ports (no client certificates asked), an agent over wss verified
  * with connect.tls.root_cas, forward and the SDK over TLS, and real clients (curl --cacert, Node's https).
  */
-describe('TLS on the proxy, upstream and admin ports', { timeout: 120_000 }, () => {
+describe('TLS on the proxy, upstream and admin ports', { timeout: 120_000, skip: missingTlsTools() }, () => {
   let pki: TestPki;
   let ca: IssuedCert;
   let cert: IssuedCert;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { dial, listen, type EndpointListener } from '../../../src/adapters/client/sdk/sdk.js';
 import { startService } from '../../support/http.js';
 import { startAgent, startServer, type LogLine, type Proc, type ServerProc } from '../../support/processes.js';
-import { TestPki, type IssuedCert } from '../../support/security/certs.js';
+import { missingTlsTools, TestPki, type IssuedCert } from '../../support/security/certs.js';
 import { httpsGet } from '../../support/security/tls-clients.js';
 
 /** Writes `text` on `socket` and resolves with the next chunk it receives. */
@@ -24,7 +24,7 @@ function echoOnce(socket: Duplex, text: string): Promise<string> {
  * New connections get the new certificate; connections already open carry on with theirs; a broken new file is
  * logged and the certificate in use is kept.
  */
-describe('TLS certificate reload (SIGHUP and file changes)', { timeout: 120_000 }, () => {
+describe('TLS certificate reload (SIGHUP and file changes)', { timeout: 120_000, skip: missingTlsTools() }, () => {
   let pki: TestPki;
   let ca: IssuedCert;
   let first: IssuedCert;

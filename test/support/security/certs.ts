@@ -1,8 +1,17 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/**
+ * Why the TLS tests cannot run here, or false: they make certificates with the `openssl` command and call the
+ * server with `curl` (Debian packages `openssl` and `curl`). Pass it as a suite's `skip` option.
+ */
+export function missingTlsTools(): string | false {
+  const missing = ['openssl', 'curl'].filter((tool) => spawnSync(tool, ['version']).error !== undefined);
+  return missing.length === 0 ? false : `${missing.join(' and ')} not installed (Debian: apt-get install ${missing.join(' ')})`;
+}
 
 /** A certificate and its key, as files and as PEM text. */
 export interface IssuedCert {
