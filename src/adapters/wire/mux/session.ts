@@ -71,6 +71,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   readonly #pendingInput: Buffer[] = [];
   #closed = false;
   #localGoAway = false;
+  /**
+   * The peer has answered a ping sent after our go-away, so it has read the go-away (one ordered transport): any
+   * SYN it sent before was sent without knowing and is still accepted; one after this is refused.
+   */
+  #goAwaySeen = false;
   #remoteGoAway = false;
   #flushTimeoutCancel: Cancel | undefined;
 
@@ -137,9 +142,17 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     return this.#closed;
   }
 
-  /** True once we sent go-away: inbound SYNs are refused with RST. */
+  /** True once we sent go-away: the peer may open no more streams. */
   get localGoAway(): boolean {
     return this.#localGoAway;
+  }
+
+  /**
+   * True once the peer has acknowledged our go-away (it answered the ping sent right after it): from then on no
+   * stream of its can still be on its way, and inbound SYNs are refused with RST.
+   */
+  get goAwaySeen(): boolean {
+    return this.#goAwaySeen;
   }
 
   /** True once the peer sent go-away: `openStream()` throws {@link MuxGoAwayError}. */
@@ -177,13 +190,21 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   }
 
   /**
-   * Sends go-away (`code`, normal by default): the peer must not open new streams, and we refuse (RST) any SYN
-   * from now on. Existing streams keep working. Idempotent; does nothing once closed.
+   * Sends go-away (`code`, normal by default): the peer must not open new streams. Existing streams keep working.
+   * A ping follows it: SYNs that arrive before its answer were sent before the peer read our go-away and are
+   * still accepted (yamux refuses them, which loses a request the peer routed here a moment before; Piko's
+   * agent loses the same), and SYNs after it are refused with RST. Idempotent; does nothing once closed.
    */
   goAway(code: number = GoAwayCode.Normal): void {
     if (this.#closed || this.#localGoAway) return;
     this.#localGoAway = true;
     this.#writer.sendSession(FrameType.GoAway, 0, SESSION_STREAM_ID, code >>> 0);
+    this.#pings.ping().then(
+      () => {
+        this.#goAwaySeen = true;
+      },
+      () => {},
+    );
   }
 
   /**
@@ -321,7 +342,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#streams.has(id)) {
       throw new MuxProtocolError('duplicate-stream', `SYN for stream ${id}, which is already open`);
     }
-    if (this.#localGoAway || this.#streams.size >= maxStreams || this.#backlog.full) {
+    if (this.#goAwaySeen || this.#streams.size >= maxStreams || this.#backlog.full) {
       this.#writer.sendSession(FrameType.WindowUpdate, Flag.RST, id, 0);
       return undefined;
     }
@@ -379,6 +400,9 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
         this.#flushTimeoutCancel?.();
         transport.destroy();
       });
+      // A transport closed without finishing (its peer went away) needs no flush deadline: an armed timer would
+      // only keep the process alive for TRANSPORT_FLUSH_TIMEOUT_MS.
+      transport.once('close', () => this.#flushTimeoutCancel?.());
       this.#flushTimeoutCancel = this.#settings.clock.schedule(TRANSPORT_FLUSH_TIMEOUT_MS, () => transport.destroy());
       transport.end();
     } else {

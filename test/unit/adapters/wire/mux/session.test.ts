@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../../../../src/adapters/wire/mux/codec.js';
 import {
@@ -714,19 +714,30 @@ describe('MuxSession', () => {
       assert.equal(client.closed, false);
     });
 
-    it('refuses inbound SYNs with RST after our go-away', async () => {
+    it('accepts a SYN the peer sent before it read our go-away, and refuses with RST those after it did', async () => {
       const { session, peer } = rawPair({ role: 'client' });
       const streams: MuxStream[] = [];
       session.on('stream', (s) => streams.push(s));
       session.goAway();
       session.goAway(); // idempotent
+      await settle();
+      const [goAway, ping] = peer.take();
+      assert.deepEqual(goAway && headerOf(goAway), { type: FrameType.GoAway, flags: 0, streamId: 0, length: 0 });
+      assert.deepEqual(ping && { type: ping.type, flags: ping.flags }, { type: FrameType.Ping, flags: Flag.SYN }, 'a ping follows the go-away');
+      // The peer routed a request here before reading the go-away: it is served, not lost.
       peer.windowUpdate(2, 0, Flag.SYN);
       await settle();
-      assert.deepEqual(peer.take().map(headerOf), [
-        { type: FrameType.GoAway, flags: 0, streamId: 0, length: 0 },
-        { type: FrameType.WindowUpdate, flags: Flag.RST, streamId: 2, length: 0 },
-      ]);
-      assert.deepEqual(streams, []);
+      assert.equal(streams.length, 1);
+      assert.equal(session.goAwaySeen, false);
+      // The peer answers the ping after reading the go-away: from now on a SYN breaks the rule and is refused.
+      peer.send({ type: FrameType.Ping, flags: Flag.ACK, streamId: 0, length: ping?.length ?? 0 });
+      await settle();
+      assert.equal(session.goAwaySeen, true);
+      peer.take();
+      peer.windowUpdate(4, 0, Flag.SYN);
+      await settle();
+      assert.deepEqual(peer.take().map(headerOf), [{ type: FrameType.WindowUpdate, flags: Flag.RST, streamId: 4, length: 0 }]);
+      assert.equal(streams.length, 1);
     });
 
     it('closes on a go-away with an error code', async () => {
@@ -820,6 +831,21 @@ describe('MuxSession', () => {
       clock.advance(10 * 60_000);
       await settle();
       assert.deepEqual(peer.take(), []);
+      assert.equal(clock.pending, 0);
+    });
+  });
+
+  describe('closing the transport', () => {
+    it('drops the flush deadline when the transport closes without finishing (nothing keeps the process alive)', async () => {
+      const clock = new FakeClock();
+      // A transport whose end never completes (its peer stopped reading), then is destroyed by its owner.
+      const transport = new Duplex({ read() {}, write(_c, _e, cb) { cb(); }, final() {} });
+      const session = new MuxSession(transport, { role: 'client', clock, keepAliveIntervalMs: 0 });
+      session.close();
+      await settle();
+      assert.equal(clock.pending, 1, 'the flush deadline is armed while the end is pending');
+      transport.destroy();
+      await settle();
       assert.equal(clock.pending, 0);
     });
   });
