@@ -1,5 +1,6 @@
 import { Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { SkipError, firstLine, type Fixtures } from '../lib/fixtures.js';
 import { pollGet } from '../lib/http.js';
 import type { LoadResult } from '../lib/load.js';
@@ -172,6 +173,8 @@ async function throughput(ctx: Ctx, o: Outcome, st: State): Promise<void> {
   ];
   const { opts, load } = ctx;
   const order = st.runs % 2 === 1 ? (['local', 'remote'] as const) : (['remote', 'local'] as const);
+  // Other work on the machine shows in rps: the load before the runs is kept with them.
+  o.notes.push(`round ${st.runs}: 1-min load average ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} CPUs before the throughput runs`);
   const rps: Partial<Record<'local' | 'remote', number>> = {};
   for (const path of order) {
     const url = `http://${(path === 'local' ? a : b).proxyAddr}/`;
