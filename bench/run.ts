@@ -7,16 +7,16 @@ import { pickLoadGenerator } from './lib/load.js';
 import { USAGE, parseOptions } from './lib/options.js';
 import { Managed, ROOT, fdLimits, runTool, which } from './lib/proc.js';
 import { markdown, remarks, svgChart, tables, textTable, type Meta } from './lib/report.js';
-import { addRoundRatios, checkTargets, summarize, type Round } from './lib/summary.js';
+import { HTTP_COMPARED, addRoundRatios, checkTargets, summarize, type Round } from './lib/summary.js';
 import { outcome, type Options, type Outcome, type Scenario } from './lib/types.js';
 import { bulk } from './scenarios/bulk.js';
 import { cluster } from './scenarios/cluster.js';
-import { direct, nginx, nodeProxy, tunnelHttp } from './scenarios/http.js';
+import { direct, forwardHttp, nginx, nodeProxy, tunnelHttp } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
 import { tunnelTcp } from './scenarios/tcp.js';
 
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries(
-  [direct, nginx, nodeProxy, tunnelHttp, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
+  [direct, nginx, nodeProxy, tunnelHttp, forwardHttp, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
 );
 
 /** The progress line on stderr: rewritten in place on a terminal, one line per step otherwise. */
@@ -98,7 +98,7 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
   const { gen, note } = pickLoadGenerator(opts.loadGen);
   if (note !== undefined) general.push(note);
   let ids = [...opts.scenarios];
-  if (ids.some((id) => ['nginx', 'node-proxy', 'tunnel-http'].includes(id)) && !ids.includes('direct')) {
+  if (ids.some((id) => (HTTP_COMPARED as readonly string[]).includes(id)) && !ids.includes('direct')) {
     ids = ['direct', ...ids];
     general.push('direct added: the HTTP ratios are taken against it in the same round');
   }

@@ -38,6 +38,8 @@ function entry(dir: string, file: 'server.js' | 'agent.js' | 'forward.js'): { pa
 export const EP_HTTP = 'bench-http';
 /** Endpoint of the TCP tunnel (agent → upstream sink). */
 export const EP_TCP = 'bench-tcp';
+/** Endpoint of the L4 HTTP tunnel (agent `tcp` listener → upstream HTTP port, reached through `forward`). */
+export const EP_L4_HTTP = 'bench-l4-http';
 /** Endpoint of the iperf3 tunnel (agent → iperf3 server). */
 export const EP_IPERF = 'bench-iperf';
 
@@ -135,6 +137,14 @@ export interface HttpTunnel {
   readonly agent: Managed;
 }
 
+/** HTTP carried as raw TCP: forward's local port → server → agent `tcp` listener → the upstream's HTTP port. */
+export interface L4HttpTunnel {
+  readonly server: ServerNode;
+  readonly agent: Managed;
+  readonly forward: Managed;
+  readonly forwardPort: number;
+}
+
 /** The TCP tunnel: forward → server → agent → sink (and the same for iperf3 when installed). */
 export interface TcpTunnel {
   readonly server: ServerNode;
@@ -159,6 +169,7 @@ export class Fixtures {
   private serverP: Lazy<ServerNode>;
   private httpTunnelP: Lazy<HttpTunnel>;
   private tcpTunnelP: Lazy<TcpTunnel>;
+  private l4HttpTunnelP: Lazy<L4HttpTunnel>;
   private readonly tempDirs: string[] = [];
 
   constructor(readonly productDir: string = DEFAULT_PRODUCT_DIR) {}
@@ -223,6 +234,24 @@ export class Fixtures {
       const problem = await pollGet(`http://${server.proxyAddr}/`, { 'x-piko-endpoint': EP_HTTP }, { status: 200, bytes: 1024 }, 10_000);
       if (problem !== undefined) throw new SkipError(`tunnel does not answer 200 with 1 KiB: ${problem}`);
       return { server, agent };
+    })());
+  }
+
+  /** The L4 HTTP tunnel, checked end to end with one GET through the forward port before it is used. */
+  l4HttpTunnel(): Promise<L4HttpTunnel> {
+    return (this.l4HttpTunnelP ??= (async () => {
+      const up = await this.upstream();
+      const server = await this.server();
+      const agent = await startAgent('agent-l4', this.productDir, [
+        'tcp', EP_L4_HTTP, `127.0.0.1:${up.httpPort}`,
+        '--connect.url', `http://${server.upstreamAddr}`,
+        '--log.level', 'warn',
+        '--log.subsystems', 'main',
+      ]);
+      const fwd = await startForward('forward-l4', this.productDir, EP_L4_HTTP, server.proxyAddr);
+      const problem = await pollGet(`http://127.0.0.1:${fwd.port}/`, {}, { status: 200, bytes: 1024 }, 10_000);
+      if (problem !== undefined) throw new SkipError(`forward's port does not answer 200 with 1 KiB: ${problem}`);
+      return { server, agent, forward: fwd.proc, forwardPort: fwd.port };
     })());
   }
 

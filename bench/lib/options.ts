@@ -3,15 +3,15 @@ import { ROOT } from './proc.js';
 import type { Options } from './types.js';
 
 /** Every scenario, in the order a round starts from before rotation. */
-export const SCENARIO_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-tcp', 'bulk', 'idle', 'cluster'] as const;
+export const SCENARIO_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'forward-http', 'tunnel-tcp', 'bulk', 'idle', 'cluster'] as const;
 
 /** Names that stand for several scenarios. */
 export const GROUPS: Record<string, readonly string[]> = {
   all: SCENARIO_IDS,
   'one-hop': ['nginx', 'node-proxy'],
-  http: ['direct', 'nginx', 'node-proxy', 'tunnel-http'],
-  tunnel: ['tunnel-http', 'tunnel-tcp', 'bulk', 'idle'],
-  tcp: ['tunnel-tcp'],
+  http: ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'forward-http'],
+  tunnel: ['tunnel-http', 'forward-http', 'tunnel-tcp', 'bulk', 'idle'],
+  tcp: ['tunnel-tcp', 'forward-http'],
 };
 
 /** The --help text. */

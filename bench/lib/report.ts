@@ -1,4 +1,5 @@
 import { clusterTables } from './cluster-report.js';
+import { rssRows } from './rss.js';
 import type { ScenarioSummary, Spread, TargetResult } from './summary.js';
 
 /** Run facts recorded with every result. */
@@ -52,7 +53,7 @@ function spread(s: Spread | undefined, digits = 2): string {
   return s.n > 1 && s.min !== s.max ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : num(s.median, digits);
 }
 
-const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http'];
+const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'forward-http'];
 
 /** The tables every report shows, as header and rows, for text and Markdown alike. */
 export function tables(
@@ -116,6 +117,14 @@ export function tables(
     for (const [name, b] of Object.entries(summary[id]?.peakRss ?? {})) other.push([id, `peak RSS ${name}`, mib(b), 'MiB']);
   }
   if (other.length > 0) out.push({ title: 'Bulk, TCP and idle scale: median over rounds (min–max)', headers: ['scenario', 'measure', 'value', 'unit'], rows: other });
+  const rss = rssRows(Object.entries(summary).map(([id, s]) => [id, s.peakRss] as const));
+  if (rss.length > 0) {
+    out.push({
+      title: 'Peak RSS of the product under load (VmRSS sampled every 100 ms over the measured runs of every round), MiB',
+      headers: ['scenario', 'server', 'agent', 'forward', 'sum'],
+      rows: rss,
+    });
+  }
   out.push(...clusterTables(summary, connections));
   if (targets.length > 0) {
     out.push({
@@ -180,6 +189,7 @@ export function svgChart(meta: Meta, summary: Record<string, ScenarioSummary>): 
   pick('nginx', 'rpsRatio', 'nginx: rps, 1 KiB');
   pick('node-proxy', 'rpsRatio', 'node-proxy: rps, 1 KiB');
   pick('tunnel-http', 'rpsRatio', 'tunnel: rps, 1 KiB', 0.24);
+  pick('forward-http', 'rpsRatio', 'forward: HTTP (L4), 1 KiB', 0.5);
   pick('bulk', 'ratio', `tunnel: ${String(meta.options.bulkMiB ?? 100)} MiB download`);
   pick('tunnel-tcp', 'ratio', 'forward: TCP stream');
   pick('tunnel-tcp', 'iperfRatio', 'forward: iperf3');

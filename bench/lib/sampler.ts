@@ -1,4 +1,5 @@
 import { cpuMicros, statusBytes } from './proc.js';
+import { PeakTracker } from './rss.js';
 
 /** A process whose CPU and memory a measurement watches. */
 export interface Watched {
@@ -22,7 +23,7 @@ export interface ProcUsage {
  */
 export class UsageWindow {
   private readonly startCpu = new Map<number, number>();
-  private readonly peak = new Map<number, number>();
+  private readonly peak = new PeakTracker();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -31,17 +32,14 @@ export class UsageWindow {
   ) {
     for (const p of procs) {
       this.startCpu.set(p.pid, cpuMicros(p.pid) ?? 0);
-      this.peak.set(p.pid, statusBytes(p.pid, 'VmRSS') ?? 0);
+      this.peak.observe(String(p.pid), statusBytes(p.pid, 'VmRSS'));
     }
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
 
   private sample(): void {
-    for (const p of this.procs) {
-      const rss = statusBytes(p.pid, 'VmRSS') ?? 0;
-      if (rss > (this.peak.get(p.pid) ?? 0)) this.peak.set(p.pid, rss);
-    }
+    for (const p of this.procs) this.peak.observe(String(p.pid), statusBytes(p.pid, 'VmRSS'));
   }
 
   /** Ends the window and returns the usage of each process. */
@@ -52,7 +50,7 @@ export class UsageWindow {
       name: p.name,
       own: p.own,
       cpuUs: Math.max(0, (cpuMicros(p.pid) ?? this.startCpu.get(p.pid) ?? 0) - (this.startCpu.get(p.pid) ?? 0)),
-      peakRssBytes: this.peak.get(p.pid) ?? 0,
+      peakRssBytes: this.peak.get(String(p.pid)) ?? 0,
     }));
   }
 }

@@ -1,3 +1,4 @@
+import { peakRssByRole, type ProductRole } from './rss.js';
 import type { Outcome } from './types.js';
 
 /** One round: the order the scenarios ran in and what each gave. */
@@ -22,6 +23,8 @@ export interface ScenarioSummary {
   readonly metrics: Record<string, Spread>;
   /** Peak VmRSS of each process over every round and phase, in bytes. */
   readonly peakRss: Record<string, number>;
+  /** The same peaks per product role (server, agent, forward): the highest process of each role. */
+  readonly peakRssByRole?: Partial<Record<ProductRole, number>>;
   /** Distinct skip or error reasons, and notes. */
   readonly reasons: string[];
   readonly notes: string[];
@@ -36,7 +39,7 @@ export function median(xs: readonly number[]): number {
 }
 
 /** The HTTP scenarios whose throughput is divided by the direct one of the same round. */
-export const HTTP_COMPARED = ['nginx', 'node-proxy', 'tunnel-http'] as const;
+export const HTTP_COMPARED = ['nginx', 'node-proxy', 'tunnel-http', 'forward-http'] as const;
 
 /**
  * Adds `rpsRatio` and `p50Ratio1c` to each compared HTTP scenario, against `direct` in the same round: the
@@ -81,6 +84,7 @@ export function summarize(rounds: readonly Round[], ids: readonly string[]): Rec
       status,
       metrics,
       peakRss,
+      peakRssByRole: peakRssByRole(peakRss),
       reasons: [...new Set(outcomes.filter((o) => o.reason !== undefined).map((o) => `${o.status}: ${o.reason}`))],
       notes: [...new Set(outcomes.flatMap((o) => o.notes))],
     };
@@ -114,6 +118,7 @@ const TARGETS: readonly TargetDef[] = [
   { measure: 'HTTP 1 KiB, {connections} conns: tunnel rps / direct rps', scenario: 'tunnel-http', metric: 'rpsRatio', unit: '×', op: '>=', limit: 0.24 },
   { measure: 'Tunnel CPU per request (server+agent)', scenario: 'tunnel-http', metric: 'cpuUsPerReq', unit: 'µs', op: '<=', limit: 100 },
   { measure: 'Tunnel p50 latency at 1 connection', scenario: 'tunnel-http', metric: 'p50Ms1c', unit: 'ms', op: '<=', limit: 0.25 },
+  { measure: 'L4: HTTP through forward, {connections} conns: rps / direct rps', scenario: 'forward-http', metric: 'rpsRatio', unit: '×', op: '>=', limit: 0.5 },
   { measure: '100 MiB HTTP download through the tunnel', scenario: 'bulk', metric: 'tunnelMiBps', unit: 'MiB/s', op: '>=', limit: 700 },
   { measure: 'TCP bulk through forward (stream)', scenario: 'tunnel-tcp', metric: 'tunnelGbps', unit: 'Gbit/s', op: '>=', limit: 3.2 },
   { measure: 'TCP bulk through forward (iperf3)', scenario: 'tunnel-tcp', metric: 'iperfTunnelGbps', unit: 'Gbit/s', op: '>=', limit: 3.2 },

@@ -131,3 +131,25 @@ export const tunnelHttp: Scenario = {
     });
   },
 };
+
+/**
+ * L4: the same HTTP load carried as raw TCP through `forward tcp` → server → agent `tcp` listener → upstream.
+ * Neither the server nor the agent parses HTTP here; each client connection is one tunnel stream.
+ */
+export const forwardHttp: Scenario = {
+  id: 'forward-http',
+  title: 'L4: HTTP through forward: client → forward → server → agent tcp → upstream',
+  async run(ctx) {
+    const up = await ctx.fixtures.upstream();
+    const t = await ctx.fixtures.l4HttpTunnel();
+    return measure(ctx, this.id, {
+      url: `http://127.0.0.1:${t.forwardPort}/`,
+      watched: [
+        { name: 'upstream', pid: up.proc.pid, own: false },
+        { name: 'server', pid: t.server.proc.pid, own: true },
+        { name: 'agent-l4', pid: t.agent.pid, own: true },
+        { name: 'forward-l4', pid: t.forward.pid, own: true },
+      ],
+    });
+  },
+};
