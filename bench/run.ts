@@ -11,12 +11,12 @@ import { HTTP_COMPARED, addRoundRatios, checkTargets, summarize, type Round } fr
 import { outcome, type Options, type Outcome, type Scenario } from './lib/types.js';
 import { bulk } from './scenarios/bulk.js';
 import { cluster } from './scenarios/cluster.js';
-import { direct, forwardHttp, nginx, nodeProxy, tunnelHttp } from './scenarios/http.js';
+import { direct, forwardHttp, forwardHttpVariant, nginx, nodeProxy, tunnelHttp, tunnelHttpVariant } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
 import { tunnelTcp } from './scenarios/tcp.js';
 
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries(
-  [direct, nginx, nodeProxy, tunnelHttp, forwardHttp, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
+  [direct, nginx, nodeProxy, tunnelHttp, tunnelHttpVariant, forwardHttp, forwardHttpVariant, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
 );
 
 /** The progress line on stderr: rewritten in place on a terminal, one line per step otherwise. */
@@ -102,6 +102,7 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
     ids = ['direct', ...ids];
     general.push('direct added: the HTTP ratios are taken against it in the same round');
   }
+  if (opts.variantFlags.length > 0) general.push(`the +flags scenarios run on a second server, agent and forward started with: node ${opts.variantFlags.join(' ')}`);
   for (const n of general) progress.log(`note: ${n}`);
 
   const rounds: Round[] = [];
@@ -189,7 +190,7 @@ if (opts === undefined) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-fixtures = new Fixtures(opts.productDir);
+fixtures = new Fixtures(opts.productDir, opts.variantFlags);
 main(opts, fixtures, progress).then(
   () => shutdown(0),
   (err: unknown) => {

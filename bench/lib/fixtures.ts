@@ -69,7 +69,11 @@ export interface ServerNode {
 }
 
 /** Starts `dist/main/server.js` on 127.0.0.1 with kernel-chosen ports; throws SkipError if it does not come up. */
-export async function startServer(name: string, productDir: string, opts: { fdLimit?: number } = {}): Promise<ServerNode> {
+export async function startServer(
+  name: string,
+  productDir: string,
+  opts: { fdLimit?: number; nodeFlags?: readonly string[] } = {},
+): Promise<ServerNode> {
   const js = entry(productDir, 'server.js');
   if (!existsSync(js.path)) throw new SkipError(`${js.shown} is missing (npm run build)`);
   const proc = spawnNode(
@@ -104,10 +108,10 @@ export async function startServer(name: string, productDir: string, opts: { fdLi
 }
 
 /** Starts an agent with `args` and waits for "agent started"; throws SkipError otherwise. */
-async function startAgent(name: string, productDir: string, args: readonly string[]): Promise<Managed> {
+async function startAgent(name: string, productDir: string, args: readonly string[], nodeFlags: readonly string[] = []): Promise<Managed> {
   const js = entry(productDir, 'agent.js');
   if (!existsSync(js.path)) throw new SkipError(`${js.shown} is missing (npm run build)`);
-  const proc = spawnNode(name, js.path, args);
+  const proc = spawnNode(name, js.path, args, { nodeFlags });
   try {
     await proc.waitFor((l) => l.message === 'agent started', 20_000, 'agent started');
     return proc;
@@ -118,11 +122,17 @@ async function startAgent(name: string, productDir: string, args: readonly strin
 }
 
 /** Starts `dist/main/forward.js tcp <port> <endpoint>` and waits until its local port accepts connections. */
-async function startForward(name: string, productDir: string, endpoint: string, proxyAddr: string): Promise<{ proc: Managed; port: number }> {
+async function startForward(
+  name: string,
+  productDir: string,
+  endpoint: string,
+  proxyAddr: string,
+  nodeFlags: readonly string[] = [],
+): Promise<{ proc: Managed; port: number }> {
   const js = entry(productDir, 'forward.js');
   if (!existsSync(js.path)) throw new SkipError(`${js.shown} is missing (not built yet)`);
   const port = await freePort();
-  const proc = spawnNode(name, js.path, ['tcp', String(port), endpoint, '--connect.url', `http://${proxyAddr}`]);
+  const proc = spawnNode(name, js.path, ['tcp', String(port), endpoint, '--connect.url', `http://${proxyAddr}`], { nodeFlags });
   const up = await waitForPort('127.0.0.1', port, 15_000, () => proc.running);
   if (!up) {
     await proc.stop();
@@ -166,13 +176,39 @@ export class Fixtures {
   private upstreamP: Lazy<Upstream>;
   private nodeProxyP: Lazy<{ proc: Managed; port: number }>;
   private nginxP: Lazy<{ proc: Managed; port: number; workers: number[] }>;
-  private serverP: Lazy<ServerNode>;
-  private httpTunnelP: Lazy<HttpTunnel>;
+  /** Keyed by variant: false for the plain processes, true for those started with `variantFlags`. */
+  private readonly serverP = new Map<boolean, Promise<ServerNode>>();
+  private readonly httpTunnelP = new Map<boolean, Promise<HttpTunnel>>();
   private tcpTunnelP: Lazy<TcpTunnel>;
-  private l4HttpTunnelP: Lazy<L4HttpTunnel>;
+  private readonly l4HttpTunnelP = new Map<boolean, Promise<L4HttpTunnel>>();
   private readonly tempDirs: string[] = [];
 
-  constructor(readonly productDir: string = DEFAULT_PRODUCT_DIR) {}
+  /**
+   * @param variantFlags Node flags of the variant's server, agent and forward (an experiment measured against
+   *   the plain processes in the same rounds); the variant fixtures get their own server.
+   */
+  constructor(
+    readonly productDir: string = DEFAULT_PRODUCT_DIR,
+    readonly variantFlags: readonly string[] = [],
+  ) {}
+
+  private flags(variant: boolean): readonly string[] {
+    return variant ? this.variantFlags : [];
+  }
+
+  /** Process names of the variant get `-v`, so the tables tell them apart and still see their role. */
+  private static named(name: string, variant: boolean): string {
+    return variant ? `${name}-v` : name;
+  }
+
+  private lazy<T>(map: Map<boolean, Promise<T>>, variant: boolean, make: () => Promise<T>): Promise<T> {
+    let p = map.get(variant);
+    if (p === undefined) {
+      p = make();
+      map.set(variant, p);
+    }
+    return p;
+  }
 
   upstream(): Promise<Upstream> {
     return (this.upstreamP ??= (async () => {
@@ -215,44 +251,46 @@ export class Fixtures {
     })());
   }
 
-  /** The server node shared by the HTTP, bulk and TCP scenarios. */
-  server(): Promise<ServerNode> {
-    return (this.serverP ??= startServer('server', this.productDir));
+  /** The server node shared by the HTTP, bulk and TCP scenarios (and another one for the variant's). */
+  server(variant = false): Promise<ServerNode> {
+    return this.lazy(this.serverP, variant, () =>
+      startServer(Fixtures.named('server', variant), this.productDir, { nodeFlags: this.flags(variant) }),
+    );
   }
 
-  httpTunnel(): Promise<HttpTunnel> {
-    return (this.httpTunnelP ??= (async () => {
+  httpTunnel(variant = false): Promise<HttpTunnel> {
+    return this.lazy(this.httpTunnelP, variant, async () => {
       const up = await this.upstream();
-      const server = await this.server();
-      const agent = await startAgent('agent-http', this.productDir, [
+      const server = await this.server(variant);
+      const agent = await startAgent(Fixtures.named('agent-http', variant), this.productDir, [
         'http', EP_HTTP, String(up.httpPort),
         '--connect.url', `http://${server.upstreamAddr}`,
         '--access-log.disable',
         '--log.level', 'warn',
         '--log.subsystems', 'main',
-      ]);
+      ], this.flags(variant));
       const problem = await pollGet(`http://${server.proxyAddr}/`, { 'x-piko-endpoint': EP_HTTP }, { status: 200, bytes: 1024 }, 10_000);
       if (problem !== undefined) throw new SkipError(`tunnel does not answer 200 with 1 KiB: ${problem}`);
       return { server, agent };
-    })());
+    });
   }
 
   /** The L4 HTTP tunnel, checked end to end with one GET through the forward port before it is used. */
-  l4HttpTunnel(): Promise<L4HttpTunnel> {
-    return (this.l4HttpTunnelP ??= (async () => {
+  l4HttpTunnel(variant = false): Promise<L4HttpTunnel> {
+    return this.lazy(this.l4HttpTunnelP, variant, async () => {
       const up = await this.upstream();
-      const server = await this.server();
-      const agent = await startAgent('agent-l4', this.productDir, [
+      const server = await this.server(variant);
+      const agent = await startAgent(Fixtures.named('agent-l4', variant), this.productDir, [
         'tcp', EP_L4_HTTP, `127.0.0.1:${up.httpPort}`,
         '--connect.url', `http://${server.upstreamAddr}`,
         '--log.level', 'warn',
         '--log.subsystems', 'main',
-      ]);
-      const fwd = await startForward('forward-l4', this.productDir, EP_L4_HTTP, server.proxyAddr);
+      ], this.flags(variant));
+      const fwd = await startForward(Fixtures.named('forward-l4', variant), this.productDir, EP_L4_HTTP, server.proxyAddr, this.flags(variant));
       const problem = await pollGet(`http://127.0.0.1:${fwd.port}/`, {}, { status: 200, bytes: 1024 }, 10_000);
       if (problem !== undefined) throw new SkipError(`forward's port does not answer 200 with 1 KiB: ${problem}`);
       return { server, agent, forward: fwd.proc, forwardPort: fwd.port };
-    })());
+    });
   }
 
   tcpTunnel(): Promise<TcpTunnel> {

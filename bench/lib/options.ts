@@ -32,6 +32,8 @@ export const USAGE = `Usage: piko-ts bench [options]   (from a checkout: npm run
   --cluster-trials N    propagation trials per cluster size (default 100)
   --cluster-kills N     kill -9 trials of the failure detection, at 3 nodes (default 10; 0 for none)
   --cluster-sizes LIST  cluster sizes the propagation is measured at, 2 to 20 nodes (default 3,10)
+  --variant-flags F     Node flags of an experiment, e.g. --variant-flags=--max-semi-space-size=32: tunnel-http and
+                          forward-http also run as <id>+flags on processes started with them, in the same rounds
   --out DIR             where results go (default bench/results)
   --dist DIR            where server.js, agent.js and forward.js are (default dist/main)
   -h, --help            this text
@@ -72,6 +74,15 @@ export function expandScenarios(list: string): string[] {
   return SCENARIO_IDS.filter((id) => wanted.has(id));
 }
 
+/** The scenarios that get a `+flags` twin when --variant-flags is given. */
+export const VARIANT_OF = ['tunnel-http', 'forward-http'] as const;
+
+/** Adds `<id>+flags` right after each of {@link VARIANT_OF} when there is a variant. */
+function withVariants(ids: readonly string[], variant: boolean): string[] {
+  if (!variant) return [...ids];
+  return ids.flatMap((id) => ((VARIANT_OF as readonly string[]).includes(id) ? [id, `${id}+flags`] : [id]));
+}
+
 /** Parses argv (without node and the script); throws with a message on a bad option. Returns undefined for --help. */
 export function parseOptions(argv: readonly string[]): Options | undefined {
   const raw = new Map<string, string>();
@@ -92,7 +103,7 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
   }
   const known = [
     'scenarios', 'duration', 'connections', 'repetitions', 'warmup', 'idle-upstreams', 'idle-hold', 'bulk-count', 'bulk-size', 'load-gen', 'out', 'dist',
-    'cluster-trials', 'cluster-kills', 'cluster-sizes',
+    'cluster-trials', 'cluster-kills', 'cluster-sizes', 'variant-flags',
   ];
   for (const k of raw.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const durationS = parseDuration(raw.get('duration') ?? '5s');
@@ -101,8 +112,12 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
   if (loadGen !== 'auto' && loadGen !== 'wrk' && loadGen !== 'autocannon') throw new Error(`--load-gen must be auto, wrk or autocannon`);
   const bulkMiB = positiveInt('--bulk-size', raw.get('bulk-size') ?? '100');
   if (bulkMiB > 1024) throw new Error('--bulk-size is at most 1024 (MiB)');
+  const variantFlags = (raw.get('variant-flags') ?? '').split(/\s+/).filter(Boolean);
+  const bad = variantFlags.find((f) => !/^--[a-z][a-z0-9-]*(=\S+)?$/.test(f));
+  if (bad !== undefined) throw new Error(`--variant-flags takes Node flags such as --max-semi-space-size=32, not ${bad}`);
   return {
-    scenarios: expandScenarios(raw.get('scenarios') ?? 'all'),
+    scenarios: withVariants(expandScenarios(raw.get('scenarios') ?? 'all'), variantFlags.length > 0),
+    variantFlags,
     durationS,
     connections: positiveInt('--connections', raw.get('connections') ?? '50'),
     repetitions: positiveInt('--repetitions', raw.get('repetitions') ?? '3'),

@@ -130,16 +130,25 @@ export class Managed {
   }
 }
 
-/** Spawns a Node script (a product entry point) on the Node running the bench. */
-export function spawnNode(name: string, script: string, args: readonly string[], opts: { fdLimit?: number } = {}): Managed {
+/**
+ * Spawns a Node script (a product entry point) on the Node running the bench; `nodeFlags` go to Node before the
+ * script (such as `--max-semi-space-size=32`, for an experiment's variant).
+ */
+export function spawnNode(
+  name: string,
+  script: string,
+  args: readonly string[],
+  opts: { fdLimit?: number; nodeFlags?: readonly string[] } = {},
+): Managed {
+  const flags = opts.nodeFlags ?? [];
   if (opts.fdLimit !== undefined) {
     // Node cannot raise its own RLIMIT_NOFILE: a shell raises it and then becomes the Node process.
-    const child = spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, script, ...args], {
+    const child = spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...flags, script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new Managed(name, child);
   }
-  return new Managed(name, spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Managed(name, spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Spawns a native tool (nginx, wrk, iperf3). */

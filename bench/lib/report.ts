@@ -1,5 +1,5 @@
 import { clusterTables } from './cluster-report.js';
-import { rssRows } from './rss.js';
+import { mibText, peakRssByRole, rssRows } from './rss.js';
 import type { ScenarioSummary, Spread, TargetResult } from './summary.js';
 
 /** Run facts recorded with every result. */
@@ -53,7 +53,7 @@ function spread(s: Spread | undefined, digits = 2): string {
   return s.n > 1 && s.min !== s.max ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : num(s.median, digits);
 }
 
-const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'forward-http'];
+const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-http+flags', 'forward-http', 'forward-http+flags'];
 
 /** The tables every report shows, as header and rows, for text and Markdown alike. */
 export function tables(
@@ -123,6 +123,21 @@ export function tables(
       title: 'Peak RSS of the product under load (VmRSS sampled every 100 ms over the measured runs of every round), MiB',
       headers: ['scenario', 'server', 'agent', 'forward', 'sum'],
       rows: rss,
+    });
+  }
+  const variants = Object.keys(summary).filter((id) => id.endsWith('+flags'));
+  if (variants.length > 0) {
+    out.push({
+      title: 'Experiment: the +flags processes against the plain ones, same rounds (ratio within each round; median (min–max))',
+      headers: ['scenario', 'rps × plain', 'CPU/req × plain', 'peak RSS plain (server/agent/forward)', 'peak RSS +flags'],
+      rows: variants.map((id) => {
+        const v = summary[id] as ScenarioSummary;
+        const roles = (s: ScenarioSummary | undefined): string => {
+          const by = peakRssByRole(s?.peakRss ?? {});
+          return [by.server, by.agent, by.forward].filter((b) => b !== undefined).map(mibText).join(' / ') || '–';
+        };
+        return [id, spread(v.metrics.rpsVsBase, 3), spread(v.metrics.cpuVsBase, 3), roles(summary[id.slice(0, -'+flags'.length)]), roles(v)];
+      }),
     });
   }
   out.push(...clusterTables(summary, connections));

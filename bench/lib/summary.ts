@@ -39,13 +39,14 @@ export function median(xs: readonly number[]): number {
 }
 
 /** The HTTP scenarios whose throughput is divided by the direct one of the same round. */
-export const HTTP_COMPARED = ['nginx', 'node-proxy', 'tunnel-http', 'forward-http'] as const;
+export const HTTP_COMPARED = ['nginx', 'node-proxy', 'tunnel-http', 'forward-http', 'tunnel-http+flags', 'forward-http+flags'] as const;
 
 /**
  * Adds `rpsRatio` and `p50Ratio1c` to each compared HTTP scenario, against `direct` in the same round: the
  * ratio is taken inside the round so that slow drift of the machine cancels out.
  */
 export function addRoundRatios(round: Round): void {
+  addVariantRatios(round);
   const d = round.outcomes.direct;
   if (d === undefined || d.status !== 'ok') return;
   for (const id of HTTP_COMPARED) {
@@ -53,6 +54,20 @@ export function addRoundRatios(round: Round): void {
     if (o === undefined || o.status !== 'ok') continue;
     if (o.metrics.rps !== undefined && d.metrics.rps) o.metrics.rpsRatio = o.metrics.rps / d.metrics.rps;
     if (o.metrics.p50Ms1c !== undefined && d.metrics.p50Ms1c) o.metrics.p50Ratio1c = o.metrics.p50Ms1c / d.metrics.p50Ms1c;
+  }
+}
+
+/**
+ * Adds `rpsVsBase` and `cpuVsBase` to each `<id>+flags` scenario against `<id>` in the same round: an
+ * experiment's before/after, taken inside the round like the ratios to direct.
+ */
+export function addVariantRatios(round: Round): void {
+  for (const [id, v] of Object.entries(round.outcomes)) {
+    if (!id.endsWith('+flags') || v.status !== 'ok') continue;
+    const b = round.outcomes[id.slice(0, -'+flags'.length)];
+    if (b === undefined || b.status !== 'ok') continue;
+    if (v.metrics.rps !== undefined && b.metrics.rps) v.metrics.rpsVsBase = v.metrics.rps / b.metrics.rps;
+    if (v.metrics.cpuUsPerReq !== undefined && b.metrics.cpuUsPerReq) v.metrics.cpuVsBase = v.metrics.cpuUsPerReq / b.metrics.cpuUsPerReq;
   }
 }
 

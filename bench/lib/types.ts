@@ -23,6 +23,11 @@ export interface Options {
   readonly outDir: string;
   /** Directory of the product's entry points. */
   readonly productDir: string;
+  /**
+   * Node flags of an experiment (such as `--max-semi-space-size=32`): when set, `tunnel-http` and
+   * `forward-http` also run as `<id>+flags` on a second server, agent and forward started with them.
+   */
+  readonly variantFlags: readonly string[];
 }
 
 /** What a scenario gets to run one repetition. */

@@ -114,42 +114,58 @@ export const nodeProxy: Scenario = {
   },
 };
 
+/** Suffix of the scenarios that run on the variant's processes (started with `--variant-flags`). */
+export const VARIANT_SUFFIX = '+flags';
+
 /** The product: proxy port → yamux stream over the agent's WebSocket → agent → upstream. */
-export const tunnelHttp: Scenario = {
-  id: 'tunnel-http',
-  title: 'Tunnel, HTTP: client → server → agent → upstream',
-  async run(ctx) {
-    const up = await ctx.fixtures.upstream();
-    const t = await ctx.fixtures.httpTunnel();
-    return measure(ctx, this.id, {
-      url: `http://${t.server.proxyAddr}/`,
-      watched: [
-        { name: 'upstream', pid: up.proc.pid, own: false },
-        { name: 'server', pid: t.server.proc.pid, own: true },
-        { name: 'agent', pid: t.agent.pid, own: true },
-      ],
-    });
-  },
-};
+function tunnelHttpScenario(variant: boolean): Scenario {
+  return {
+    id: `tunnel-http${variant ? VARIANT_SUFFIX : ''}`,
+    title: `Tunnel, HTTP: client → server → agent → upstream${variant ? ' (variant Node flags)' : ''}`,
+    async run(ctx) {
+      const up = await ctx.fixtures.upstream();
+      const t = await ctx.fixtures.httpTunnel(variant);
+      return measure(ctx, this.id, {
+        url: `http://${t.server.proxyAddr}/`,
+        watched: [
+          { name: 'upstream', pid: up.proc.pid, own: false },
+          { name: t.server.proc.name, pid: t.server.proc.pid, own: true },
+          { name: t.agent.name, pid: t.agent.pid, own: true },
+        ],
+      });
+    },
+  };
+}
 
 /**
  * L4: the same HTTP load carried as raw TCP through `forward tcp` → server → agent `tcp` listener → upstream.
  * Neither the server nor the agent parses HTTP here; each client connection is one tunnel stream.
  */
-export const forwardHttp: Scenario = {
-  id: 'forward-http',
-  title: 'L4: HTTP through forward: client → forward → server → agent tcp → upstream',
-  async run(ctx) {
-    const up = await ctx.fixtures.upstream();
-    const t = await ctx.fixtures.l4HttpTunnel();
-    return measure(ctx, this.id, {
-      url: `http://127.0.0.1:${t.forwardPort}/`,
-      watched: [
-        { name: 'upstream', pid: up.proc.pid, own: false },
-        { name: 'server', pid: t.server.proc.pid, own: true },
-        { name: 'agent-l4', pid: t.agent.pid, own: true },
-        { name: 'forward-l4', pid: t.forward.pid, own: true },
-      ],
-    });
-  },
-};
+function forwardHttpScenario(variant: boolean): Scenario {
+  return {
+    id: `forward-http${variant ? VARIANT_SUFFIX : ''}`,
+    title: `L4: HTTP through forward: client → forward → server → agent tcp → upstream${variant ? ' (variant Node flags)' : ''}`,
+    async run(ctx) {
+      const up = await ctx.fixtures.upstream();
+      const t = await ctx.fixtures.l4HttpTunnel(variant);
+      return measure(ctx, this.id, {
+        url: `http://127.0.0.1:${t.forwardPort}/`,
+        watched: [
+          { name: 'upstream', pid: up.proc.pid, own: false },
+          { name: t.server.proc.name, pid: t.server.proc.pid, own: true },
+          { name: t.agent.name, pid: t.agent.pid, own: true },
+          { name: t.forward.name, pid: t.forward.pid, own: true },
+        ],
+      });
+    },
+  };
+}
+
+/** The HTTP tunnel scenario. */
+export const tunnelHttp = tunnelHttpScenario(false);
+/** The HTTP tunnel on the variant's processes. */
+export const tunnelHttpVariant = tunnelHttpScenario(true);
+/** The L4 HTTP-through-forward scenario. */
+export const forwardHttp = forwardHttpScenario(false);
+/** The L4 scenario on the variant's processes. */
+export const forwardHttpVariant = forwardHttpScenario(true);

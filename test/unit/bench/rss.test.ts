@@ -98,3 +98,45 @@ describe('bench L4 HTTP through forward (issue 13)', () => {
     assert.equal(row?.target, '≥ 0.5 ×');
   });
 });
+
+describe('bench experiment: --variant-flags (issue 13)', () => {
+  it('adds a +flags twin after tunnel-http and forward-http, and nothing without the option', () => {
+    const o = parseOptions(['--scenarios', 'direct,tunnel-http,forward-http,bulk', '--variant-flags=--max-semi-space-size=32']);
+    assert.deepEqual(o?.scenarios, ['direct', 'tunnel-http', 'tunnel-http+flags', 'forward-http', 'forward-http+flags', 'bulk']);
+    assert.deepEqual(o?.variantFlags, ['--max-semi-space-size=32']);
+    assert.deepEqual(parseOptions(['--scenarios', 'tunnel-http'])?.scenarios, ['tunnel-http']);
+  });
+
+  it('rejects what is not a Node flag, naming it', () => {
+    assert.throws(() => parseOptions(['--variant-flags', '--max-semi-space-size=32 ;rm']), /--variant-flags .* not ;rm/);
+  });
+
+  it('divides the variant by the plain scenario of the same round, even without direct', () => {
+    const plain: Outcome = { ...outcome(), metrics: { rps: 400, cpuUsPerReq: 500 } };
+    const flags: Outcome = { ...outcome(), metrics: { rps: 500, cpuUsPerReq: 400 } };
+    addRoundRatios({ round: 1, order: [], outcomes: { 'tunnel-http': plain, 'tunnel-http+flags': flags } });
+    assert.equal(flags.metrics.rpsVsBase, 1.25);
+    assert.equal(flags.metrics.cpuVsBase, 0.8);
+    assert.equal(plain.metrics.rpsVsBase, undefined);
+  });
+
+  it('prints the experiment table with the ratios and both peak RSS', () => {
+    const s = (metrics: Record<string, number>, peakRss: Record<string, number>): ScenarioSummary => ({
+      status: 'ok',
+      metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { median: v, min: v, max: v, n: 1 }])),
+      peakRss,
+      reasons: [],
+      notes: [],
+    });
+    const t = tables(
+      {
+        'tunnel-http': s({ rps: 400 }, { server: 100 * MIB, agent: 80 * MIB }),
+        'tunnel-http+flags': s({ rps: 500, rpsVsBase: 1.25, cpuVsBase: 0.8 }, { 'server-v': 120 * MIB, 'agent-http-v': 90 * MIB }),
+      },
+      [],
+      50,
+    ).find((x) => x.title.startsWith('Experiment'));
+    assert.ok(t, 'the experiment table is present');
+    assert.deepEqual(t.rows, [['tunnel-http+flags', '1.250', '0.800', '100.0 / 80.0', '120.0 / 90.0']]);
+  });
+});
