@@ -49,6 +49,8 @@ export const agentConfigSchema = defineSchema(
     connect: {
       url: field('connect-url', 'http://localhost:8001', 'URL of the server upstream port (http, https, ws or wss; a base path is allowed).'),
       token: field('text', '', 'Token sent as Authorization: Bearer.', { sensitive: true }),
+      token_file: field('text', '', 'File holding the token, re-read when it changes: the agent then registers a new connection ' +
+        'with the new token before retiring the old one, so no request is dropped (piko-ts only). Cannot be combined with token.'),
       tenant_id: unused('text', '', 'Tenant ID sent as x-piko-tenant-id.'),
       timeout: field('nonzero-duration', '30s', 'Timeout of each connection attempt (the WebSocket handshake); failed attempts are retried ' +
         'forever with backoff. Must not be 0.'),

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { endpointIdProblem } from '../../../domain/endpoint/endpoint-id.js';
 import { parseForwardAddr, parseHostPort, parseListenerAddr } from './addresses.js';
+import { parsePublicKeyPem, type PublicKeyKind } from '../auth/public-key.js';
 import { MAX_DURATION_MS, parseDuration } from './duration.js';
 
 /** How a field is written on the command line. */
@@ -125,6 +126,26 @@ function isAdvertiseAddr(t: string): boolean {
   return hp !== undefined && hp.host !== '' && hp.port !== 0;
 }
 
+/** Empty, or the PEM text of a public key of `kind`, parsed now so that a bad key stops start-up naming its key. */
+function publicKey(kind: PublicKeyKind): ConfigFormat {
+  return format('pem', (value) => {
+    if (typeof value !== 'string') return 'must be PEM text';
+    if (value === '') return undefined;
+    const key = parsePublicKeyPem(value, kind);
+    return typeof key === 'string' ? key : undefined;
+  });
+}
+
+function isJwksUrl(t: string): boolean {
+  if (t === '') return true;
+  try {
+    const url = new URL(t);
+    return url.protocol === 'file:' ? url.pathname.length > 1 : isUrl(t, ['http:', 'https:']);
+  } catch {
+    return false;
+  }
+}
+
 const FORMATS = {
   duration: duration(true),
   'nonzero-duration': duration(false),
@@ -160,6 +181,9 @@ const FORMATS = {
   listeners: mappings('must be a list of listener mappings'),
   ports: mappings('must be a list of port mappings'),
   tenants: mappings('must be a list of tenant mappings'),
+  'rsa-public-key': publicKey('rsa'),
+  'ec-public-key': publicKey('ec'),
+  'jwks-url': format('url', refuse(text(isJwksUrl), 'must be empty, an http or https URL with a host, or a file:// URL with an absolute path')),
 } satisfies Record<string, ConfigFormat>;
 
 /** The name of a format in {@link CONFIG_FORMATS}. */

@@ -30,6 +30,8 @@ export const forwardConfigSchema = defineSchema(
     connect: {
       url: field('connect-url', 'http://localhost:8000', 'URL of the server proxy port (http, https, ws or wss; a base path is allowed).'),
       token: field('text', '', 'Token sent as Authorization: Bearer.', { sensitive: true }),
+      token_file: field('text', '', 'File holding the token, read for each new connection (so a rotated token is used at once) ' +
+        '(piko-ts only). Cannot be combined with token.'),
       timeout: field('nonzero-duration', '30s', 'Time allowed for the WebSocket handshake with the server, per forwarded connection; must not be 0.'),
       tls: clientTlsTree('the server'),
     },

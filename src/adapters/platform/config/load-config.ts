@@ -13,6 +13,7 @@ import { describeValue, resolveLayers, valueAt, type Env, type Override, type Ra
 import { deepFreeze, isField, type ConfigField, type ConfigSchema } from './schema-tools.js';
 import { serverConfigSchema } from './server-config.schema.js';
 import { checkAgentTls, checkForwardTls, checkServerTls } from '../tls/tls-config-checks.js';
+import { checkClientToken, checkServerAuth } from '../auth/auth-config-checks.js';
 import type { AgentConfig, ForwardConfig, ForwardPortConfig, ListenerConfig, ServerConfig } from './types.js';
 
 // Precedence is flags > PIKO_* environment > config file > defaults. Piko decodes the YAML on top of the
@@ -137,6 +138,7 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
   // As Go's http.Server: a zero ReadHeaderTimeout falls back to ReadTimeout.
   config.proxy.http.readHeaderTimeoutMs ||= config.proxy.http.readTimeoutMs;
   checkServerTls(config, warnings);
+  checkServerAuth(config, warnings);
   return done<ServerConfig>(config, warnings);
 }
 
@@ -195,6 +197,7 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
     config.listeners = [resolveListener({}, 'listener.', env, overrides, warnings)];
   }
   checkAgentTls(config, warnings);
+  checkClientToken(config.connect);
   return done<AgentConfig>(config, warnings);
 }
 
@@ -237,5 +240,6 @@ export function loadForwardConfig(argv: readonly string[], env: Env, options: Lo
   }
   config.ports = ports.map(({ port }) => port);
   checkForwardTls(config, warnings);
+  checkClientToken(config.connect);
   return done<ForwardConfig>(config, warnings);
 }

@@ -4,7 +4,8 @@ import { defineSchema, field } from './schema-tools.js';
 
 /**
  * Schema of `piko-ts server`, keyed like Piko's server YAML (§2.2 of the Piko notes). Defaults are Piko's;
- * keys marked "piko-ts only" are ours. TLS keys are file paths, read at start-up. Piko's auth and tenant keys are accepted but rejected when set.
+ * keys marked "piko-ts only" are ours. TLS keys are file paths, read at start-up. Auth keys (PEM text) are parsed at start-up.
+ * Piko's tenant keys are accepted but rejected when set.
  */
 export const serverConfigSchema = defineSchema(
   {
@@ -32,7 +33,11 @@ export const serverConfigSchema = defineSchema(
         max_message_bytes: field('positive-int', 4_194_304, 'Largest WebSocket message accepted on the TCP route; a larger one closes the tunnel ' +
           '(1009) (piko-ts only).'),
       },
-      auth: authTree('proxy'),
+      auth: {
+        ...authTree('proxy'),
+        pass_authorization: field('bool', false, 'Pass the Authorization header on to the upstream service when it carried the proxy ' +
+          'token (Piko always does); by default it is removed once verified. x-piko-authorization never reaches the service (piko-ts only).'),
+      },
       tls: tlsTree('proxy'),
     },
     upstream: {

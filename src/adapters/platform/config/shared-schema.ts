@@ -1,41 +1,27 @@
 import { field, type FieldSpec, type SchemaTree } from './schema-tools.js';
 
-type Unsupported = readonly [doc: string, format?: 'text' | 'bool' | 'duration', sensitive?: boolean];
-interface UnsupportedGroup {
-  readonly [key: string]: Unsupported | UnsupportedGroup;
-}
-
-const isUnsupported = (spec: Unsupported | UnsupportedGroup): spec is Unsupported => Array.isArray(spec);
-
 /**
- * A group of Piko options accepted so that Piko configs load, each rejected when set to anything but its
- * default (ignoring auth or TLS would silently weaken security). `noArg` groups are YAML-only, as in Piko.
+ * Piko's JWT verification group (`<port>.auth`), plus piko-ts's `leeway`. Auth is on for the port when a key or
+ * a JWKS endpoint is set; keys are PEM text (not paths), parsed at start-up. The JWKS endpoint cannot be
+ * combined with the keys (the loader refuses it, naming the key).
  */
-export function unsupportedTree(fields: UnsupportedGroup, noArg = false): SchemaTree {
-  const leaf = ([doc, format = 'text', sensitive]: Unsupported): FieldSpec =>
-    field(format, format === 'bool' ? false : format === 'duration' ? '0s' : '', `${doc} Not supported yet: setting it is an error.`, {
-      inactive: 'reject',
-      ...(sensitive === true && { sensitive }),
-      ...(noArg && { noArg }),
-    });
-  return Object.fromEntries(Object.entries(fields).map(([key, spec]) => [key, isUnsupported(spec) ? leaf(spec) : unsupportedTree(spec, noArg)]));
-}
-
-/** Piko's JWT verification group (`<port>.auth`). */
-export const authTree = (port: string): SchemaTree =>
-  unsupportedTree({
-    hmac_secret_key: [`Shared secret verifying HS256/384/512 tokens on the ${port} port.`, 'text', true],
-    rsa_public_key: ['PEM text of an RSA public key verifying RS256/384/512 tokens.'],
-    ecdsa_public_key: ['PEM text of an EC public key verifying ES256/384/512 tokens.'],
-    audience: ['Required token audience.'],
-    issuer: ['Required token issuer.'],
-    disable_disconnect_on_expiry: ['Keep upstream connections open when their token expires.', 'bool'],
-    jwks: {
-      endpoint: ['JWKS URL (http, https or file) to fetch verification keys from.'],
-      cache_ttl: ['Refresh interval of a remote JWKS.', 'duration'],
-      timeout: ['HTTP timeout fetching the JWKS.', 'duration'],
-    },
-  });
+export const authTree = (port: string): SchemaTree => ({
+  hmac_secret_key: field('text', '', `Shared secret verifying HS256/384/512 tokens on the ${port} port; prefer ` +
+    `PIKO_${port.toUpperCase()}_AUTH_HMAC_SECRET_KEY to the flag.`, { sensitive: true }),
+  rsa_public_key: field('rsa-public-key', '', 'PEM text (not a file path) of an RSA public key verifying RS256/384/512 tokens.'),
+  ecdsa_public_key: field('ec-public-key', '', 'PEM text (not a file path) of an EC public key verifying ES256/384/512 tokens.'),
+  audience: field('text', '', 'When set, a token\'s aud must contain it.'),
+  issuer: field('text', '', 'When set, a token\'s iss must equal it.'),
+  disable_disconnect_on_expiry: field('bool', false, 'Keep an upstream connection open when its token expires (the token is still ' +
+    'checked when it connects).'),
+  leeway: field('duration', '5s', 'Clock difference tolerated when checking a token\'s exp and nbf (piko-ts only; Piko allows none).'),
+  jwks: {
+    endpoint: field('jwks-url', '', 'JWKS URL: http(s) is fetched at start-up and every cache_ttl (the last good keys keep serving while ' +
+      'it is down), file:// is read once. Cannot be combined with the keys above.'),
+    cache_ttl: field('duration', '0s', 'Refresh interval of an http(s) JWKS; 0 = 1h.'),
+    timeout: field('duration', '0s', 'Timeout of each JWKS fetch; 0 = 1m.'),
+  },
+});
 
 /** Options of one field of a TLS group: YAML-only groups (an agent listener's `tls`) get no flag. */
 const tlsField = (format: 'text' | 'bool', doc: string, noArg: boolean, extra: Partial<FieldSpec> = {}): FieldSpec =>

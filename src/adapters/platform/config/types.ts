@@ -100,6 +100,8 @@ export interface ServerConfig {
     readonly tcp: { readonly maxMessageBytes: number };
     /** How long a request for an endpoint with no upstream on any node waits for one to appear; 0 = off. */
     readonly upstreamWaitMs: number;
+    /** `passAuthorization`: the Authorization header that carried the token reaches the service (Piko's way). */
+    readonly auth: AuthConfig & { readonly passAuthorization: boolean };
     readonly tls: PortTlsConfig & { readonly client: PeerTlsConfig };
   };
   readonly upstream: {
@@ -119,9 +121,10 @@ export interface ServerConfig {
      * `minConns` the count below which a node never sheds.
      */
     readonly rebalance: { readonly threshold: number; readonly shedRate: number; readonly minConns: number };
+    readonly auth: AuthConfig;
     readonly tls: PortTlsConfig;
   };
-  readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string; readonly tls: PortTlsConfig };
+  readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string; readonly tls: PortTlsConfig; readonly auth: AuthConfig };
   /**
    * `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters.
    * `join` lists the members to join (host or host:port, as written; empty: a new cluster); `joinTimeoutMs` is
@@ -168,6 +171,8 @@ export interface AgentConfig {
    */
   readonly connect: {
     readonly url: string; readonly token: string; readonly timeoutMs: number; readonly startupDeadlineMs: number;
+    /** File holding the token (`''`: none); re-read when it changes. At most one of `token` and `tokenFile` is set. */
+    readonly tokenFile: string;
     /** Client TLS towards an `https://`/`wss://` server. */
     readonly tls: ClientTlsConfig;
   };
@@ -198,6 +203,8 @@ export interface ForwardConfig {
     readonly url: string;
     /** May be `''`. */
     readonly token: string;
+    /** File holding the token, read for each connection (`''`: none); at most one of `token` and `tokenFile` is set. */
+    readonly tokenFile: string;
     /** WebSocket handshake timeout of each forwarded connection; never 0. */
     readonly timeoutMs: number;
     /** Client TLS towards an `https://`/`wss://` server. */

@@ -16,6 +16,7 @@ describe('agentConfigSchema', () => {
       ['listeners', []],
       ['connect.url', 'http://localhost:8001'],
       ['connect.token', ''],
+      ['connect.token_file', ''],
       ['connect.timeout', '30s'],
       ['connect.startup_deadline', '0s'],
       ['server.enabled', false],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import { CONFIG_FORMATS, type FormatName } from '../../../../../src/adapters/platform/config/formats.js';
 
 function reasonOf(format: FormatName, value: unknown): string | undefined {
@@ -12,6 +13,12 @@ function reasonOf(format: FormatName, value: unknown): string | undefined {
 }
 
 const LONG_ID = 'a'.repeat(128);
+
+const encodings = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
+const RSA_PEM = generateKeyPairSync('rsa', { modulusLength: 1024, ...encodings }).publicKey;
+const EC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256', ...encodings }).publicKey;
+const PEM_REASON = 'must be the PEM text of an RSA public key (-----BEGIN PUBLIC KEY-----...), not a file path';
+const JWKS_REASON = 'must be empty, an http or https URL with a host, or a file:// URL with an absolute path';
 
 /** Per format: values it accepts, and values it rejects with the reason. */
 const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly [unknown, string][] }>> = {
@@ -69,6 +76,15 @@ const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly
   listeners: { ok: [[], [{ endpoint_id: 'a' }]], bad: [[[1], 'must be a list of listener mappings'], ['x', 'must be a list of listener mappings']] },
   ports: { ok: [[], [{ addr: '3000', endpoint_id: 'a' }]], bad: [[['3000'], 'must be a list of port mappings'], [{}, 'must be a list of port mappings']] },
   tenants: { ok: [[], [{ id: 't' }]], bad: [[{}, 'must be a list of tenant mappings']] },
+  'rsa-public-key': {
+    ok: ['', RSA_PEM, `  ${RSA_PEM}\n`],
+    bad: [['/etc/piko/rsa.pem', PEM_REASON], [EC_PEM, 'is ec key, not an RSA public key'], [1, 'must be PEM text']],
+  },
+  'ec-public-key': { ok: ['', EC_PEM], bad: [[RSA_PEM, 'is rsa key, not an EC (ECDSA) public key']] },
+  'jwks-url': {
+    ok: ['', 'https://idp.example.com/.well-known/jwks.json', 'http://127.0.0.1:9000/jwks', 'file:///etc/piko/jwks.json'],
+    bad: [['idp.example.com/jwks', JWKS_REASON], ['ftp://idp/jwks', JWKS_REASON], ['file:///', JWKS_REASON]],
+  },
 };
 
 describe('CONFIG_FORMATS', () => {

@@ -16,6 +16,7 @@ describe('forwardConfigSchema', () => {
       ['ports', []],
       ['connect.url', 'http://localhost:8000'],
       ['connect.token', ''],
+      ['connect.token_file', ''],
       ['connect.timeout', '30s'],
       ['connect.tls.cert', ''],
       ['connect.tls.key', ''],
@@ -35,6 +36,7 @@ describe('forwardConfigSchema', () => {
     assert.deepEqual(flags, [
       'connect.url',
       'connect.token',
+      'connect.token-file',
       'connect.timeout',
       'connect.tls.cert',
       'connect.tls.key',

@@ -11,7 +11,7 @@ const NO_TLS = { cert: '', key: '', rootCas: '', insecureSkipVerify: false } as 
 /** Every resolved default of `forward tcp 3000 my-endpoint`, written out. */
 const DEFAULTS: ForwardConfig = {
   ports: [{ addr: '127.0.0.1:3000', endpointId: 'my-endpoint' }],
-  connect: { url: 'http://localhost:8000', token: '', timeoutMs: 30_000, tls: NO_TLS },
+  connect: { url: 'http://localhost:8000', token: '', tokenFile: '', timeoutMs: 30_000, tls: NO_TLS },
   log: { level: 'info', subsystems: [] },
 };
 
@@ -71,7 +71,7 @@ describe('loadForwardConfig', () => {
       const { config } = forward(['--log.level', 'warn', 'tcp', '--connect.token', 't', '3000', '--connect.timeout=2s', 'ep', '--log.subsystems', 'a,b']);
       assert.deepEqual(config, {
         ports: [{ addr: '127.0.0.1:3000', endpointId: 'ep' }],
-        connect: { url: 'http://localhost:8000', token: 't', timeoutMs: 2_000, tls: NO_TLS },
+        connect: { url: 'http://localhost:8000', token: 't', tokenFile: '', timeoutMs: 2_000, tls: NO_TLS },
         log: { level: 'warn', subsystems: ['a', 'b'] },
       });
     });
@@ -122,7 +122,7 @@ describe('loadForwardConfig', () => {
           { addr: '0.0.0.0:5432', endpointId: 'db' },
           { addr: '[::1]:2222', endpointId: 'ssh.internal' },
         ],
-        connect: { url: 'wss://piko.example.com/base', token: 'tok', timeoutMs: 5_000, tls: NO_TLS },
+        connect: { url: 'wss://piko.example.com/base', token: 'tok', tokenFile: '', timeoutMs: 5_000, tls: NO_TLS },
         log: { level: 'debug', subsystems: ['forwarder'] },
       });
     });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { agentConfigSchema, listenerConfigSchema } from '../../../../../src/adapters/platform/config/agent-config.schema.js';
@@ -13,6 +14,8 @@ import { CONFIG_PATH, withFile } from './config-test-helpers.js';
 
 // T11: every flag has a config file key, and a variable, with the same effect. Generated from the schemas,
 // so a field added without one of the three spellings working fails here.
+
+const encodings = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
 
 /** A valid, non-default value per format (schema-shaped). */
 const SAMPLES: Readonly<Record<FormatName, unknown>> = {
@@ -44,6 +47,9 @@ const SAMPLES: Readonly<Record<FormatName, unknown>> = {
   listeners: [{ endpoint_id: 'sample', addr: '4000' }],
   ports: [{ addr: '4000', endpoint_id: 'sample' }],
   tenants: [{ id: 'tenant-1' }],
+  'rsa-public-key': generateKeyPairSync('rsa', { modulusLength: 1024, ...encodings }).publicKey,
+  'ec-public-key': generateKeyPairSync('ec', { namedCurve: 'P-256', ...encodings }).publicKey,
+  'jwks-url': 'https://idp.example.com/.well-known/jwks.json',
 };
 
 function sampleFor(leaf: SchemaLeaf): unknown {

@@ -15,6 +15,18 @@ const ACCESS_LOG: AccessLogConfig = {
   responseHeaders: { allowList: [], blockList: [] },
 };
 
+/** A port's auth group at its defaults: auth off. */
+const NO_AUTH = {
+  hmacSecretKey: '',
+  rsaPublicKey: '',
+  ecdsaPublicKey: '',
+  audience: '',
+  issuer: '',
+  disableDisconnectOnExpiry: false,
+  leewayMs: 5_000,
+  jwks: { endpoint: '', cacheTtlMs: 0, timeoutMs: 0 },
+} as const;
+
 /** A port's TLS group at its defaults: plain HTTP. */
 const NO_TLS = { cert: '', key: '', clientCas: '' } as const;
 /** The node-to-node client TLS at its defaults. */
@@ -38,6 +50,7 @@ const DEFAULTS: ServerConfig = {
     },
     tcp: { maxMessageBytes: 4_194_304 },
     upstreamWaitMs: 0,
+    auth: { ...NO_AUTH, passAuthorization: false },
     tls: { ...NO_TLS, client: NO_PEER_TLS },
   },
   upstream: {
@@ -49,9 +62,10 @@ const DEFAULTS: ServerConfig = {
     maxQueuedControlFrames: 1024,
     maxMessageBytes: 4_194_304,
     rebalance: { threshold: 0, shedRate: 0.005, minConns: 50 },
+    auth: NO_AUTH,
     tls: NO_TLS,
   },
-  admin: { bindAddr: ':8002', advertiseAddr: '', tls: NO_TLS },
+  admin: { bindAddr: ':8002', advertiseAddr: '', auth: NO_AUTH, tls: NO_TLS },
   cluster: {
     nodeId: 'abc1234',
     nodeIdPrefix: '',
@@ -104,12 +118,23 @@ upstream:
     threshold: 0.2
     shed_rate: 0.01
     min_conns: 10
+  auth:
+    hmac_secret_key: upstream-secret
+    issuer: https://issuer.example.com
+    disable_disconnect_on_expiry: true
+    leeway: 0s
   tls:
     cert: /etc/piko/upstream.crt
     key: /etc/piko/upstream.key
 admin:
   bind_addr: "localhost:0"
   advertise_addr: "10.0.0.1:9002"
+  auth:
+    audience: piko-admin
+    jwks:
+      endpoint: https://idp.example.com/jwks.json
+      cache_ttl: 10m
+      timeout: 5s
 cluster:
   node_id: node-a
   node_id_prefix: pod-
@@ -142,6 +167,7 @@ const FULL: ServerConfig = {
     http: { readTimeoutMs: 60_000, readHeaderTimeoutMs: 2_000, writeTimeoutMs: 0, idleTimeoutMs: 5_400_000, maxHeaderBytes: 65_536, trustedProxies: [], maxConnectionsPerIp: 0 },
     tcp: { maxMessageBytes: 4_194_304 },
     upstreamWaitMs: 5_000,
+    auth: { ...NO_AUTH, passAuthorization: false },
     tls: {
       cert: '/etc/piko/proxy.crt',
       key: '/etc/piko/proxy.key',
@@ -158,9 +184,15 @@ const FULL: ServerConfig = {
     maxQueuedControlFrames: 64,
     maxMessageBytes: 1_048_576,
     rebalance: { threshold: 0.2, shedRate: 0.01, minConns: 10 },
+    auth: { ...NO_AUTH, hmacSecretKey: 'upstream-secret', issuer: 'https://issuer.example.com', disableDisconnectOnExpiry: true, leewayMs: 0 },
     tls: { cert: '/etc/piko/upstream.crt', key: '/etc/piko/upstream.key', clientCas: '' },
   },
-  admin: { bindAddr: 'localhost:0', advertiseAddr: '10.0.0.1:9002', tls: NO_TLS },
+  admin: {
+    bindAddr: 'localhost:0',
+    advertiseAddr: '10.0.0.1:9002',
+    auth: { ...NO_AUTH, audience: 'piko-admin', jwks: { endpoint: 'https://idp.example.com/jwks.json', cacheTtlMs: 600_000, timeoutMs: 5_000 } },
+    tls: NO_TLS,
+  },
   cluster: {
     nodeId: 'node-a',
     nodeIdPrefix: 'pod-',
@@ -500,13 +532,11 @@ describe('loadServerConfig', () => {
 
   describe('having Piko options piko-ts does not implement', () => {
     it('loads them at their defaults, so Piko configs with empty sections load', () => {
-      const yaml = 'proxy:\n  tls:\n    cert: ""\n  auth:\n    jwks:\n      cache_ttl: 0s\nupstream:\n  tenants: []\n  rebalance:\n    shed_rate: 0.005\n';
+      const yaml = 'proxy:\n  tls:\n    cert: ""\n  auth:\n    jwks:\n      cache_ttl: 0s\n    leeway: 5s\nupstream:\n  tenants: []\n  rebalance:\n    shed_rate: 0.005\n';
       assert.deepEqual(server([], {}, yaml), { kind: 'config', config: DEFAULTS, warnings: [] });
     });
 
     const rejected: readonly [readonly string[], Record<string, string>, string | undefined, string][] = [
-      [['--upstream.auth.issuer', 'me'], {}, undefined, 'config: upstream.auth.issuer: not supported by piko-ts yet; remove it rather than run without it'],
-      [[], { PIKO_ADMIN_AUTH_JWKS_ENDPOINT: 'file:///k.json' }, undefined, 'config: admin.auth.jwks.endpoint: not supported by piko-ts yet; remove it rather than run without it'],
       [[], {}, 'upstream:\n  tenants:\n    - id: t1\n', 'config: upstream.tenants: not supported by piko-ts yet; remove it rather than run without it'],
     ];
     for (const [argv, env, yaml, message] of rejected) {
@@ -517,7 +547,7 @@ describe('loadServerConfig', () => {
 
     it('never quotes a secret back', () => {
       assert.throws(
-        () => server(['--proxy.auth.hmac-secret-key', 's3cr3t']),
+        () => server([], {}, 'proxy:\n  auth:\n    hmac_secret_key: [s3cr3t]\n'),
         (err: Error) => !err.message.includes('s3cr3t') && err.message.startsWith('config: proxy.auth.hmac_secret_key: '),
       );
     });

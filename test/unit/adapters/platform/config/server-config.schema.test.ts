@@ -33,6 +33,10 @@ describe('serverConfigSchema', () => {
       ['upstream.rebalance.shed_rate', 0.005],
       ['upstream.rebalance.min_conns', 50],
       ['admin.bind_addr', ':8002'],
+      ['proxy.auth.leeway', '5s'],
+      ['proxy.auth.pass_authorization', false],
+      ['upstream.auth.disable_disconnect_on_expiry', false],
+      ['admin.auth.jwks.cache_ttl', '0s'],
       ['cluster.node_id', ''],
       ['cluster.join', []],
       ['cluster.join_timeout', '1m'],
@@ -64,9 +68,9 @@ describe('serverConfigSchema', () => {
     for (const key of pikoKeys) assert.ok(defaults.has(key), key);
   });
 
-  it('marks auth and tenants as rejected when set, the unused upstream/admin tls.client keys as warned, and every other key active', () => {
+  it('marks tenants as rejected when set, the unused upstream/admin tls.client keys as warned, and every other key active (TLS too)', () => {
     for (const { path, field } of schemaLeaves(serverConfigSchema)) {
-      if (/\.auth\.|\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
+      if (/\.tenants$/.test(path)) assert.equal(field.inactive, 'reject', path);
       else if (/^(upstream|admin)\.tls\.client\./.test(path)) assert.equal(field.inactive, 'warn', path);
       else assert.equal(field.inactive, undefined, path);
     }
