@@ -19,6 +19,7 @@ import { proxyModule } from './modules/proxy.module.js';
 import { tlsModule } from './modules/tls.module.js';
 import { rebalanceModule, upstreamModule } from './modules/upstream.module.js';
 import { ServerNode } from './server-node.js';
+import { authModule, SERVER_AUTH, type ServerAuth } from './modules/auth.module.js';
 import { TOKENS, type ClosableForwarder, type MetricsRegistry } from './tokens.js';
 
 /** Adapters a test swaps when it starts a node in-process (a fake membership shared by two nodes, a fake clock...). */
@@ -31,7 +32,7 @@ export interface ServerOverrides extends PlatformOverrides {
 export function buildServerContainer(config: ServerConfig, overrides: ServerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(TOKENS.ServerConfig).toConstantValue(config);
-  container.load(platformModule(config.log, overrides), clusterModule, coreModule, tlsModule, upstreamModule, proxyModule);
+  container.load(platformModule(config.log, overrides), clusterModule, coreModule, tlsModule, authModule, upstreamModule, proxyModule);
   if (config.upstream.rebalance.threshold > 0) container.load(rebalanceModule);
   if (overrides.membership !== undefined) {
     container.rebind(TOKENS.ClusterMembership).toConstantValue(overrides.membership);
@@ -54,6 +55,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         forwarder: ClosableForwarder,
         tls: ServerTls,
         rebalancer: RebalanceLoop | undefined,
+        auth: ServerAuth,
       ) =>
         new ServerNode({
           config: cfg,
@@ -68,6 +70,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
           forwarder,
           tls,
           ...(rebalancer !== undefined ? { rebalancer } : {}),
+          auth,
         }),
       [
         TOKENS.ServerConfig,
@@ -82,6 +85,7 @@ export function buildServerContainer(config: ServerConfig, overrides: ServerOver
         TOKENS.Forwarder,
         TOKENS.ServerTls,
         { serviceIdentifier: TOKENS.Rebalancer, optional: true },
+        SERVER_AUTH,
       ],
     )
     .inSingletonScope();

@@ -17,6 +17,8 @@ import type { WsUpstreamServer } from '../adapters/server/upstream/ws-upstream-s
 import { advertiseAddrOf } from '../adapters/server/cluster/gossip/gossip-addresses.js';
 import { asNodeId } from '../domain/node/node.js';
 import type { ClosableForwarder, MetricsRegistry } from './tokens.js';
+import type { ServerAuth } from './modules/auth.module.js';
+import { unauthenticatedPortWarnings } from '../adapters/server/auth/auth-warnings.js';
 
 /** The addresses a started node listens on. */
 export interface ServerAddresses {
@@ -41,6 +43,8 @@ export interface ServerNodeParts {
   readonly tls?: ServerTls;
   /** Rebalancing rounds (`upstream.rebalance.threshold` > 0): started once serving, stopped first at shutdown. */
   readonly rebalancer?: { start(): void; stop(): void };
+  /** The ports' authentication: the admin middleware, the open-port warning, the verifiers closed at stop. */
+  readonly auth?: ServerAuth;
 }
 
 /**
@@ -93,6 +97,7 @@ export class ServerNode {
         upstreamEndpoints: () => directory.endpointCounts(),
         logger: adminLog,
         cluster: clusterStatus,
+        ...(this.parts.auth?.admin !== undefined && { middleware: [this.parts.auth.admin] }),
       }),
       adminBind?.host ?? '',
       adminBind?.port ?? 8002,
@@ -115,6 +120,7 @@ export class ServerNode {
       upstream.closeAll();
       proxy.server.close();
       await admin.stop();
+      this.parts.auth?.close();
       throw err;
     }
     this.#addresses = { proxy: proxyAddr, upstream: upstreamAddr, admin: admin.address };
@@ -129,6 +135,10 @@ export class ServerNode {
     // Once per start: a port reachable from other hosts without TLS carries tokens and traffic in clear.
     const exposure = (['proxy', 'upstream', 'admin'] as const).map((port) => ({ port, bindAddr: config[port].bindAddr, tls: config[port].tls }));
     for (const warning of plaintextPortWarnings(exposure)) log.child('server').warn(warning);
+    const on = this.parts.auth?.on;
+    const bound = [['proxy', proxyAddr], ['upstream', upstreamAddr], ['admin', admin.address]] as const;
+    const open = bound.map(([name, a]) => ({ name, host: a.host, port: a.port, authOn: on?.[name] ?? false }));
+    for (const warning of unauthenticatedPortWarnings(open)) log.child('server').warn(warning);
     this.parts.tls?.group.watchAll();
     return this.#addresses;
   }
@@ -155,6 +165,7 @@ export class ServerNode {
     forwarder.close();
     await this.#admin?.stop();
     this.parts.tls?.group.close();
+    this.parts.auth?.close();
     slog.info('shutdown complete');
   }
 }

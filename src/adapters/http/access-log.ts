@@ -28,6 +28,8 @@ export const SENSITIVE_HEADERS: readonly string[] = Object.freeze([
   'authorization',
   'proxy-authorization',
   'x-piko-authorization',
+  // A node's proof that it authenticated a forwarded request: replayable for a minute, so never logged.
+  'x-piko-hop-proof',
   'cookie',
   'set-cookie',
 ]);

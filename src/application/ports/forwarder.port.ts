@@ -26,6 +26,11 @@ export type ForwardOutcome =
 export interface ForwardOptions {
   /** Longest wait for the response headers, counted from the end of the request body; 0 waits forever. */
   readonly headerTimeoutMs: number;
+  /**
+   * Headers added only when the target is a peer node: how this node vouches for the request it authenticated
+   * (a hop proof, or the client's token). Never sent to an upstream.
+   */
+  readonly peerHeaders?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -15,6 +15,7 @@ import { ProxyServer } from '../../adapters/server/proxy/proxy-server.js';
 import { declareTcpRouteMetrics } from '../../adapters/server/proxy/tcp-route-metrics.js';
 import { createTcpTunnelRoute } from '../../adapters/server/proxy/tcp-tunnel-route.js';
 import { TOKENS } from '../tokens.js';
+import { SERVER_AUTH, type ServerAuth } from './auth.module.js';
 
 /**
  * The IP addresses of the cluster's other nodes, read from the membership's current snapshot: requests they
@@ -52,11 +53,11 @@ export const proxyModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(TOKENS.ProxyServer)
     .toResolvedValue(
-      (cfg: ServerConfig, dispatch: DispatchRequest, forwarder: Forwarder, metrics: Metrics, log: Logger, clock: Clock, tls: ServerTls) => {
+      (cfg: ServerConfig, dispatch: DispatchRequest, forwarder: Forwarder, metrics: Metrics, log: Logger, clock: Clock, tls: ServerTls, auth: ServerAuth) => {
         const accessLog = createAccessLogSink(cfg.proxy.accessLog, log.child('proxy.access'));
         const pikoUpgrade = createTcpTunnelRoute(
           { maxMessageBytes: cfg.proxy.tcp.maxMessageBytes },
-          { dispatch, forwarder, log: log.child('proxy.tcp'), metrics: declareTcpRouteMetrics(metrics) },
+          { dispatch, forwarder, log: log.child('proxy.tcp'), metrics: declareTcpRouteMetrics(metrics), ...(auth.proxy !== undefined && { auth: auth.proxy }) },
         );
         return new ProxyServer(
           {
@@ -74,10 +75,11 @@ export const proxyModule = new ContainerModule(({ bind }) => {
             pikoUpgrade,
             ...(accessLog !== undefined ? { accessLog } : {}),
             ...(tls.proxy !== undefined && { tls: tls.proxy }),
+            ...(auth.proxy !== undefined && { auth: auth.proxy }),
           },
         );
       },
-      [TOKENS.ServerConfig, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock, TOKENS.ServerTls],
+      [TOKENS.ServerConfig, TOKENS.DispatchRequest, TOKENS.Forwarder, TOKENS.Metrics, TOKENS.Logger, TOKENS.Clock, TOKENS.ServerTls, SERVER_AUTH],
     )
     .inSingletonScope();
 });

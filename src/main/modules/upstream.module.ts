@@ -12,12 +12,13 @@ import type { ServerConfig } from '../../adapters/platform/config/types.js';
 import type { ServerTls } from '../../adapters/platform/tls/server-tls.js';
 import { WsUpstreamServer } from '../../adapters/server/upstream/ws-upstream-server.js';
 import { TOKENS } from '../tokens.js';
+import { SERVER_AUTH, type ServerAuth } from './auth.module.js';
 
 /** The upstream port: WebSocket + yamux sessions from agents. */
 export const upstreamModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.UpstreamServer)
     .toResolvedValue(
-      (cfg: ServerConfig, register: RegisterUpstream, unregister: UnregisterUpstream, clock: Clock, log: Logger, tls: ServerTls) =>
+      (cfg: ServerConfig, register: RegisterUpstream, unregister: UnregisterUpstream, clock: Clock, log: Logger, tls: ServerTls, auth: ServerAuth) =>
         new WsUpstreamServer(
           {
             maxStreamsPerSession: cfg.upstream.maxStreamsPerSession,
@@ -29,9 +30,9 @@ export const upstreamModule = new ContainerModule(({ bind }) => {
             // A shed connection's in-flight requests get the same time as at shutdown.
             shedDrainTimeoutMs: cfg.gracePeriodMs,
           },
-          { register, unregister, clock, log: log.child('upstream') },
+          { register, unregister, clock, log: log.child('upstream'), ...(auth.upstream !== undefined && { auth: auth.upstream }) },
         ),
-      [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger, TOKENS.ServerTls],
+      [TOKENS.ServerConfig, TOKENS.RegisterUpstream, TOKENS.UnregisterUpstream, TOKENS.Clock, TOKENS.Logger, TOKENS.ServerTls, SERVER_AUTH],
     )
     .inSingletonScope();
 });

@@ -79,7 +79,8 @@ export function createClusterStatusRouter(source: ClusterStatusSource): Router {
  * Piko's `?forward=<nodeID>` interceptor, run before every admin route: no `forward`, or the local node's ID,
  * serves the request here; an unknown node gets 404 `{"error":"node not found"}`; a known node is asked the same
  * path (without `forward`) on its admin address and its answer is relayed (502 when it cannot be reached, 504
- * after 10 s). The `Authorization` header is passed on, so the peer applies its own admin auth.
+ * after 10 s). The `Authorization` and `x-piko-authorization` headers are passed on, so the peer applies its own
+ * admin auth.
  */
 export function forwardInterceptor(source: ClusterStatusSource): RequestHandler {
   return (req, res, next) => {
@@ -96,8 +97,12 @@ export function forwardInterceptor(source: ClusterStatusSource): RequestHandler 
     }
     const url = new URL(req.originalUrl, `http://${node.adminAddr}`);
     url.searchParams.delete('forward');
-    const authorization = req.headers.authorization;
-    fetch(url, { headers: authorization !== undefined ? { authorization } : {}, signal: AbortSignal.timeout(10_000) }).then(
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'x-piko-authorization'] as const) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    fetch(url, { headers, signal: AbortSignal.timeout(10_000) }).then(
       async (answer) => {
         const body = Buffer.from(await answer.arrayBuffer());
         res.status(answer.status).type(answer.headers.get('content-type') ?? 'application/json').send(body);

@@ -6,6 +6,7 @@ import { TrustedProxies } from '../../http/passes/forwarded-headers.js';
 import { ReloadingHttpsAgent, type ClientTlsSource } from '../../platform/tls/reloading-https-agent.js';
 import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
 import { UpstreamStreamAgent } from './stream-agent.js';
+import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import { UpstreamGoneError, type UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
 
 /** The header that marks a request forwarded by another node: it may only be served by a local upstream. */
@@ -55,7 +56,7 @@ export class HttpProxyForwarder implements Forwarder {
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
-    return this.caller.web(req, res, this.callOptions(target, options));
+    return this.caller.web(req, res, this.callOptions(target, options, req.headers));
   }
 
   forwardUpgrade(
@@ -65,7 +66,7 @@ export class HttpProxyForwarder implements Forwarder {
     target: ForwardTarget,
     options: ForwardOptions,
   ): Promise<ForwardOutcome> {
-    return this.caller.upgrade(req, socket, head, this.callOptions(target, options));
+    return this.caller.upgrade(req, socket, head, this.callOptions(target, options, req.headers));
   }
 
   /** Closes pooled peer connections. */
@@ -73,8 +74,10 @@ export class HttpProxyForwarder implements Forwarder {
     this.peerAgent.destroy();
   }
 
-  private callOptions(target: ForwardTarget, options: ForwardOptions): ProxyCallOptions {
+  private callOptions(target: ForwardTarget, options: ForwardOptions, headers: IncomingMessage['headers']): ProxyCallOptions {
     if (target.kind === 'upstream') {
+      // What an earlier attempt toward a peer node set (hop marker and proof) never reaches a service.
+      stripInternalHeaders(headers);
       let agent = this.agents.get(target.upstream);
       if (agent === undefined) {
         agent = new UpstreamStreamAgent(target.upstream);
@@ -90,7 +93,7 @@ export class HttpProxyForwarder implements Forwarder {
       headerTimeoutMs: options.headerTimeoutMs,
       forwarded: this.trusted,
       // The client's own x-piko-endpoint was stripped at the edge; the peer is told the endpoint chosen here.
-      setHeaders: { [FORWARDED_HOP_HEADER]: 'true', 'x-piko-endpoint': target.endpointId },
+      setHeaders: { [FORWARDED_HOP_HEADER]: 'true', 'x-piko-endpoint': target.endpointId, ...options.peerHeaders },
       notSent,
       replaySafeOnReset: true,
     };

@@ -13,10 +13,14 @@ import { acceptedEvent, createPortServer } from '../../platform/tls/tls-server.j
 import { clientErrorAnswer } from '../../http/client-error.js';
 import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
-import { endpointFromRequest } from './passes/endpoint-from-request.js';
+import { endpointFromRequest, type EndpointResolution } from './passes/endpoint-from-request.js';
+import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
 import { isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
+import type { ProxyAuth } from './auth-proxy.js';
+import type { Grant } from '../auth/auth-gate.js';
+import { answerRefusal, answerRefusalOnSocket } from '../auth/auth-answer.js';
 import { TCP_PATH } from '../../wire/routes.js';
 
 /** Settings of the proxy port. */
@@ -48,6 +52,8 @@ export interface ProxyServerDeps {
   readonly accessLog?: AccessLogSink;
   /** Handles upgrade requests under `/_piko/` (the TCP tunnel route); returns false if not its path. */
   readonly pikoUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** Authentication (`proxy.auth`): every request and upgrade is checked before anything is opened upstream. */
+  readonly auth?: ProxyAuth;
   /** The port's certificate (HTTPS when set), reloaded without a restart. */
   readonly tls?: ReloadableTls<ServerTlsOptions>;
 }
@@ -186,19 +192,40 @@ export class ProxyServer {
       if (this.inFlight === 0) this.drained?.();
     });
 
-    if (req.method === 'GET' && this.answerTcpRouteWithoutUpgrade(req, res)) return;
-    const resolved = endpointFromRequest(req.headers);
-    if (!resolved.ok) {
-      const message =
-        resolved.reason === 'missing' ? ProxyErrors.missingEndpoint : `invalid endpoint id: ${resolved.detail ?? ''}`;
-      writeJsonError(res, 400, message);
+    const { auth } = this.deps;
+    const serve = (grant: Grant | undefined): void => {
+      if (req.method === 'GET' && this.answerTcpRouteWithoutUpgrade(req, res)) return;
+      const resolved = endpointFromRequest(req.headers);
+      if (!resolved.ok) {
+        const message =
+          resolved.reason === 'missing' ? ProxyErrors.missingEndpoint : `invalid endpoint id: ${resolved.detail ?? ''}`;
+        writeJsonError(res, 400, message);
+        return;
+      }
+      endpointId = resolved.endpointId;
+      this.dispatchRequest(req, res, resolved.endpointId, grant);
+    };
+    if (auth === undefined) {
+      serve(undefined);
       return;
     }
-    endpointId = resolved.endpointId;
+    const early = endpointFromRequest(req.headers);
+    void auth.check(req.headers, early.ok ? early.endpointId : undefined, socket.remoteAddress ?? '').then((decision) => {
+      if (res.destroyed || res.writableEnded) return;
+      if (decision.ok) serve(decision.grant);
+      else answerRefusal(res, decision);
+    });
+  }
+
+  /** Sends an authenticated request on to its endpoint. */
+  private dispatchRequest(req: IncomingMessage, res: ServerResponse, endpointId: EndpointId, grant: Grant | undefined): void {
     const forwarded = req.headers['x-piko-forward'] === 'true';
+    if (grant !== undefined) this.deps.auth?.strip(req.headers, grant);
     stripInternalHeaders(req.headers);
+    const peerHeaders = grant === undefined ? undefined : this.deps.auth?.peerHeaders(grant, endpointId);
+    const options = { headerTimeoutMs: this.settings.timeoutMs, ...(peerHeaders !== undefined ? { peerHeaders } : {}) };
     void this.deps.dispatch
-      .execute(resolved.endpointId, forwarded, (target) => this.deps.forwarder.forward(req, res, target, { headerTimeoutMs: this.settings.timeoutMs }))
+      .execute(endpointId, forwarded, (target) => this.deps.forwarder.forward(req, res, target, options))
       .then((outcome) => {
         const message = unansweredError(outcome);
         if (message !== undefined && !res.headersSent) writeJsonError(res, 502, message);
@@ -226,16 +253,32 @@ export class ProxyServer {
     (socket as Socket).setNoDelay?.(true);
     if (req.url?.includes('/_piko/') === true && this.deps.pikoUpgrade?.(req, socket, head) === true) return;
     const resolved = endpointFromRequest(req.headers);
+    const { auth } = this.deps;
+    if (auth === undefined) {
+      this.dispatchUpgrade(req, socket, head, resolved, undefined);
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    void auth.check(req.headers, resolved.ok ? resolved.endpointId : undefined, req.socket.remoteAddress ?? '').then((decision) => {
+      if (socket.destroyed) return;
+      if (decision.ok) this.dispatchUpgrade(req, socket, head, resolved, decision.grant);
+      else answerRefusalOnSocket(socket, decision);
+    });
+  }
+
+  /** Sends an authenticated WebSocket upgrade on to its endpoint. */
+  private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, resolved: EndpointResolution, grant: Grant | undefined): void {
     if (!resolved.ok) {
       writeJsonErrorToSocket(socket, 400, 'Bad Request', ProxyErrors.missingEndpoint);
       return;
     }
     const forwarded = req.headers['x-piko-forward'] === 'true';
+    if (grant !== undefined) this.deps.auth?.strip(req.headers, grant);
     stripInternalHeaders(req.headers);
+    const peerHeaders = grant === undefined ? undefined : this.deps.auth?.peerHeaders(grant, resolved.endpointId);
+    const options = { headerTimeoutMs: this.settings.timeoutMs, ...(peerHeaders !== undefined ? { peerHeaders } : {}) };
     void this.deps.dispatch
-      .execute(resolved.endpointId, forwarded, (target) =>
-        this.deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: this.settings.timeoutMs }),
-      )
+      .execute(resolved.endpointId, forwarded, (target) => this.deps.forwarder.forwardUpgrade(req, socket, head, target, options))
       .then((outcome) => {
         const message = unansweredError(outcome);
         if (message !== undefined) writeJsonErrorToSocket(socket, 502, 'Bad Gateway', message);

@@ -14,6 +14,9 @@ import { HALF_CLOSE_HEADER, TCP_PATH } from '../../wire/routes.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { TcpRouteMetrics } from './tcp-route-metrics.js';
 import { websocketHandshakeProblem } from './websocket-handshake.js';
+import type { ProxyAuth } from './auth-proxy.js';
+import type { Grant } from '../auth/auth-gate.js';
+import { answerRefusalOnSocket } from '../auth/auth-answer.js';
 
 /** Default largest WebSocket message accepted on the TCP route (`proxy.tcp.max_message_bytes`). */
 export const DEFAULT_TCP_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -30,6 +33,8 @@ export interface TcpTunnelRouteDeps {
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly metrics: TcpRouteMetrics;
+  /** Authentication (`proxy.auth`), checked before the handshake is looked at and anything is opened. */
+  readonly auth?: ProxyAuth;
 }
 
 /** A handler of the proxy's upgrade event; answers false for paths it does not own. */
@@ -104,29 +109,23 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
     return { kind: 'ok', status: 101 };
   };
 
-  return (req, socket, head) => {
-    const target = endpointFromPath(req.url, TCP_PATH);
-    if (target.kind === 'other') return false;
-    socket.on('error', () => socket.destroy());
-    if (target.kind === 'invalid') {
-      metrics.refused.inc({ reason: 'invalid_endpoint' });
-      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${target.problem}`);
-      return true;
-    }
+  /** Checks the handshake of an authenticated upgrade, then opens the tunnel (or hands it to the peer node). */
+  function serve(req: IncomingMessage, socket: Duplex, head: Buffer, endpointId: EndpointId, grant: Grant | undefined): void {
     const problem = websocketHandshakeProblem(req.method, req.headers);
     if (problem !== undefined) {
       metrics.refused.inc({ reason: 'bad_handshake' });
       const reason = problem.status === 405 ? 'Method Not Allowed' : 'Bad Request';
       writeJsonErrorToSocket(socket, problem.status, reason, problem.message, problem.headers);
-      return true;
+      return;
     }
-    const { endpointId } = target;
     const forwarded = req.headers['x-piko-forward'] === 'true';
+    if (grant !== undefined) deps.auth?.strip(req.headers, grant);
+    const peerHeaders = grant === undefined ? undefined : deps.auth?.peerHeaders(grant, endpointId);
     void deps.dispatch
       .execute(endpointId, forwarded, async (target) => {
         if (target.kind === 'upstream') return openLocal(req, socket, head, endpointId, () => target.upstream.openStream());
         // The peer node terminates the WebSocket: the forwarder hands it the upgrade with the hop marker.
-        return deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: 0 });
+        return deps.forwarder.forwardUpgrade(req, socket, head, target, { headerTimeoutMs: 0, ...(peerHeaders !== undefined ? { peerHeaders } : {}) });
       })
       .then(
         (outcome) => {
@@ -139,6 +138,31 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
           socket.destroy();
         },
       );
+  }
+
+  return (req, socket, head) => {
+    const target = endpointFromPath(req.url, TCP_PATH);
+    if (target.kind === 'other') return false;
+    socket.on('error', () => socket.destroy());
+    if (target.kind === 'invalid') {
+      metrics.refused.inc({ reason: 'invalid_endpoint' });
+      writeJsonErrorToSocket(socket, 400, 'Bad Request', `invalid endpoint id: ${target.problem}`);
+      return true;
+    }
+    const { endpointId } = target;
+    if (deps.auth === undefined) {
+      serve(req, socket, head, endpointId, undefined);
+      return true;
+    }
+    void deps.auth.check(req.headers, endpointId, req.socket.remoteAddress ?? '').then((decision) => {
+      if (socket.destroyed) return;
+      if (decision.ok) {
+        serve(req, socket, head, endpointId, decision.grant);
+        return;
+      }
+      metrics.refused.inc({ reason: 'unauthorized' });
+      answerRefusalOnSocket(socket, decision);
+    });
     return true;
   };
 }

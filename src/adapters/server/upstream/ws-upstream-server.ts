@@ -16,6 +16,9 @@ import { MuxSession } from '../../wire/mux/index.js';
 import { UPSTREAM_PATH } from '../../wire/routes.js';
 import { MAX_WS_PAYLOAD, wsMuxTransport } from '../../wire/ws-mux-transport.js';
 import { WsUpstreamConnection } from './ws-upstream-connection.js';
+import type { UpstreamAuth } from './auth-upstream.js';
+import type { Grant } from '../auth/auth-gate.js';
+import { answerRefusalOnSocket } from '../auth/auth-answer.js';
 
 /** Settings of the upstream port. */
 export interface UpstreamServerSettings {
@@ -43,6 +46,8 @@ export interface UpstreamServerDeps {
   readonly unregister: UnregisterUpstream;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Authentication (`upstream.auth`): checked before the upgrade; the connection ends when the token expires. */
+  readonly auth?: UpstreamAuth;
 }
 
 /**
@@ -132,10 +137,20 @@ export class WsUpstreamServer implements UpstreamTransport {
       writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req));
+    const { auth } = this.deps;
+    if (auth === undefined) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req, undefined));
+      return;
+    }
+    void auth.admit(req, target.endpointId).then((decision) => {
+      if (socket.destroyed) return;
+      if (!decision.ok) answerRefusalOnSocket(socket, decision);
+      else if (this.closing) writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
+      else this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req, decision.grant));
+    });
   }
 
-  private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage): void {
+  private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage, grant: Grant | undefined): void {
     const transport = wsMuxTransport(ws, (error) => session.close(error));
     const session = new MuxSession(transport, {
       role: 'server',
@@ -155,10 +170,14 @@ export class WsUpstreamServer implements UpstreamTransport {
       stream.destroy();
     });
     session.on('goaway', () => this.deps.unregister.execute(connection, 'go-away'));
+    let stopExpiry: (() => void) | undefined;
     session.once('close', (err?: Error) => {
+      stopExpiry?.();
       this.connections.delete(connection);
       this.deps.unregister.execute(connection, err === undefined ? 'closed' : err.message);
     });
     this.deps.register.execute(connection);
+    // After registering: a token already past its expiry closes the connection at once, and the close unregisters it.
+    if (grant !== undefined && !session.closed) stopExpiry = this.deps.auth?.watchExpiry(connection, grant);
   }
 }

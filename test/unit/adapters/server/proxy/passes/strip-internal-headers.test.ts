@@ -5,10 +5,10 @@ import { describe, it } from 'node:test';
 import { INTERNAL_HEADERS, stripInternalHeaders } from '../../../../../../src/adapters/server/proxy/passes/strip-internal-headers.js';
 
 describe('stripInternalHeaders', () => {
-  it('lists the four internal headers', () => {
+  it('lists the five internal headers', () => {
     assert.deepEqual(
       [...INTERNAL_HEADERS].sort(),
-      ['x-piko-authorization', 'x-piko-endpoint', 'x-piko-forward', 'x-piko-tenant-id'],
+      ['x-piko-authorization', 'x-piko-endpoint', 'x-piko-forward', 'x-piko-hop-proof', 'x-piko-tenant-id'],
     );
   });
 
