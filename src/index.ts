@@ -13,4 +13,5 @@ export {
   type ListenOptions,
   type SdkLogger,
   type TlsOptions,
+  type TokenOption,
 } from './adapters/client/sdk/sdk.js';

@@ -14,6 +14,7 @@ import type { ClientTlsOptions } from '../adapters/platform/tls/tls-material.js'
 import { startAdminServer, type AdminServer } from '../adapters/server/admin/admin-server.js';
 import type { MuxStream } from '../adapters/wire/mux/index.js';
 import type { MetricsRegistry } from './tokens.js';
+import { FileTokenSource, staticToken, type TokenSource } from '../adapters/client/token-source.js';
 
 interface RunningListener {
   readonly listener: UpstreamListener;
@@ -43,6 +44,8 @@ export class AgentRuntime {
   #running: RunningListener[] = [];
   #metricsServer: AdminServer | undefined;
   #stopping: Promise<void> | undefined;
+  /** `connect.token`, or `connect.token_file` read again when it changes: every listener presents it. */
+  #tokens: TokenSource = staticToken('');
   /** `connect.tls` and the listeners' `tls`, read at start and reloaded on SIGHUP or when their files change. */
   readonly #tls = new TlsReloadGroup();
   #connectTls: ReloadableTls<ClientTlsOptions> | undefined;
@@ -71,6 +74,8 @@ export class AgentRuntime {
     const log = logger.child('main');
     // Read before anything opens: a TLS file that cannot be used stops the agent with the key and the reason.
     this.#connectTls = clientTlsFor(config.connect.tls, 'connect.tls', config.connect.url, { clock, log: logger.child('tls'), group: this.#tls });
+    // Also read first: a token file that cannot be read stops the agent with its path and the reason.
+    this.#tokens = config.connect.tokenFile !== '' ? new FileTokenSource(config.connect.tokenFile, clock, logger.child('client')) : staticToken(config.connect.token);
     // The metrics port is opt-in: an agent opens no listening port unless asked (Piko's :5000 blocked a second agent).
     let metricsSink: AccessLogSink | undefined;
     const inFlightSources: InFlightSource[] = [];
@@ -116,6 +121,7 @@ export class AgentRuntime {
       }
       await this.#metricsServer?.stop();
       this.#tls.close();
+      this.#tokens.close();
       throw err;
     } finally {
       timeout?.();
@@ -137,6 +143,7 @@ export class AgentRuntime {
     for (const r of this.#running) r.close();
     await this.#metricsServer?.stop();
     this.#tls.close();
+    this.#tokens.close();
     log.info('shutdown complete');
   }
 
@@ -146,7 +153,7 @@ export class AgentRuntime {
     const listener = new UpstreamListener({
       url: config.connect.url,
       endpointId: lc.endpointId,
-      ...(config.connect.token ? { token: config.connect.token } : {}),
+      tokens: this.#tokens,
       dial: { handshakeTimeoutMs: config.connect.timeoutMs, ...(connectTls !== undefined && { tls: () => connectTls.current }) },
       clock,
       log: logger.child('client'),

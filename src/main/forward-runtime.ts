@@ -3,6 +3,7 @@ import type { Logger } from '../application/ports/logger.port.js';
 import { TcpPortForwarder } from '../adapters/client/forward/tcp-port-forwarder.js';
 import type { ForwardConfig } from '../adapters/platform/config/types.js';
 import { formatAddress } from '../adapters/platform/net/listen.js';
+import { FileTokenSource, staticToken, type TokenSource } from '../adapters/client/token-source.js';
 import { clientTlsFor } from '../adapters/platform/tls/client-tls.js';
 import { TlsReloadGroup, type ReloadOutcome } from '../adapters/platform/tls/reloadable-tls.js';
 
@@ -15,6 +16,8 @@ export class ForwardRuntime {
   #addresses: string[] = [];
   /** `connect.tls`, read at start and reloaded on SIGHUP or when its files change. */
   readonly #tls = new TlsReloadGroup();
+  /** `connect.token`, or `connect.token_file` read again when it changes; asked for every tunnel. */
+  #tokens: TokenSource = staticToken('');
 
   constructor(
     private readonly config: ForwardConfig,
@@ -37,6 +40,8 @@ export class ForwardRuntime {
     const log = logger.child('forwarder');
     // Read before any port opens: a TLS file that cannot be used stops forward with the key and the reason.
     const tls = clientTlsFor(config.connect.tls, 'connect.tls', config.connect.url, { clock: this.clock, log: logger.child('tls'), group: this.#tls });
+    this.#tokens = config.connect.tokenFile !== '' ? new FileTokenSource(config.connect.tokenFile, this.clock, log) : staticToken(config.connect.token);
+    const tokens = this.#tokens;
     this.#forwarders = config.ports.map(
       (p) =>
         new TcpPortForwarder(
@@ -44,8 +49,8 @@ export class ForwardRuntime {
             addr: p.addr,
             endpointId: p.endpointId,
             connectUrl: config.connect.url,
+            tokens,
             dial: {
-              ...(config.connect.token ? { token: config.connect.token } : {}),
               handshakeTimeoutMs: config.connect.timeoutMs,
               ...(tls !== undefined && { tls: () => tls.current }),
             },
@@ -57,6 +62,7 @@ export class ForwardRuntime {
       for (const f of this.#forwarders) this.#addresses.push(formatAddress(await f.listen()));
     } catch (err) {
       for (const f of this.#forwarders) f.close(true);
+      this.#tokens.close();
       throw err;
     }
     this.#tls.watchAll();
@@ -65,6 +71,7 @@ export class ForwardRuntime {
 
   async stop(): Promise<void> {
     this.#tls.close();
+    this.#tokens.close();
     for (const f of this.#forwarders) f.close(true);
   }
 }

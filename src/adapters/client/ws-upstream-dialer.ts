@@ -59,10 +59,7 @@ export function routeUrl(base: string, route: string, endpointId: string): strin
 /** The upstream registration URL for `endpointId` under the server's upstream URL. */
 export const upstreamUrl = (base: string, endpointId: string): string => routeUrl(base, UPSTREAM_PATH, endpointId);
 
-/**
- * Opens a WebSocket for tunnel traffic (no compression, binary as Buffers). Rejects with a DialError whose
- * message is `<status>: <server message>` when the server refuses, as Piko formats it.
- */
+/** WebSockets whose server said, in its upgrade answer, that it keeps half-close. */
 const keepsHalfClose = new WeakSet<WebSocket>();
 
 /** Whether the server that accepted `ws` keeps half-close on the TCP route (a piko-ts server; Piko does not). */
@@ -70,6 +67,12 @@ export function serverKeepsHalfClose(ws: WebSocket): boolean {
   return keepsHalfClose.has(ws);
 }
 
+/**
+ * Opens a WebSocket for tunnel traffic (no compression, binary as Buffers). Rejects with a DialError whose
+ * message is `<status>: <server message>` when the server refuses, as Piko formats it. Resolves with the WebSocket
+ * paused, so that nothing the server sent with its upgrade answer is emitted before the caller listens: call
+ * `ws.resume()` once listening (a `createWebSocketStream` transport does it on its first read).
+ */
 export function dialWebSocket(url: string, options: DialOptions = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -106,6 +109,10 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       if (done) return;
       done = true;
       ws.removeAllListeners('error');
+      // What the server sent with its 101 (a stream opened on a connection it has just registered, a service's
+      // greeting) is emitted on the next tick, before this promise's continuation could listen: hold it until the
+      // caller has attached its listeners and resumes (a createWebSocketStream transport resumes on its first read).
+      ws.pause();
       resolve(ws);
     });
   });

@@ -5,6 +5,7 @@ import { parseHostPort } from '../../platform/config/addresses.js';
 import { TCP_PATH } from '../../wire/routes.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
 import { dialWebSocket, routeUrl, serverKeepsHalfClose, type DialOptions } from '../ws-upstream-dialer.js';
+import type { TokenSource } from '../token-source.js';
 
 /** One forwarded port. */
 export interface PortForwardSettings {
@@ -14,6 +15,8 @@ export interface PortForwardSettings {
   /** The server's proxy port URL (base path kept). */
   readonly connectUrl: string;
   readonly dial: DialOptions;
+  /** The token presented on each tunnel, asked for each connection (a rotated token file is used at once). */
+  readonly tokens?: TokenSource;
 }
 
 /**
@@ -64,10 +67,13 @@ export class TcpPortForwarder {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const url = routeUrl(this.settings.connectUrl, TCP_PATH, this.settings.endpointId);
-    dialWebSocket(url, this.settings.dial).then(
+    const { tokens } = this.settings;
+    const dial = tokens === undefined ? dialWebSocket(url, this.settings.dial) : tokens.current().then((token) => dialWebSocket(url, { ...this.settings.dial, ...(token ? { token } : {}) }));
+    dial.then(
       (ws) => {
         // Half-close only where the server keeps it (a piko-ts server); behind Piko, one end closes both.
         void pipeStreamOverWebSocket(ws, socket, undefined, { halfClose: serverKeepsHalfClose(ws) });
+        ws.resume();
         socket.resume();
       },
       (err: Error) => {

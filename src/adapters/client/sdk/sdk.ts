@@ -12,6 +12,7 @@ import type { MuxStream } from '../../wire/mux/index.js';
 import { UpstreamListener } from '../upstream-listener.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
 import { DialError, dialWebSocket, routeUrl, serverKeepsHalfClose, type DialOptions } from '../ws-upstream-dialer.js';
+import { providedToken, staticToken } from '../token-source.js';
 
 export { DialError };
 
@@ -34,8 +35,12 @@ export type SdkLogger = Partial<Record<LogLevel, (message: string, fields?: LogF
 export interface ListenOptions {
   /** The server's upstream port URL; default `http://localhost:8001`. A base path is kept. */
   readonly url?: string;
-  /** JWT sent as `Authorization: Bearer <token>`. */
-  readonly token?: string;
+  /**
+   * JWT sent as `Authorization: Bearer <token>`: a string, or a function called for every connection. With a
+   * function the listener refreshes its token: shortly before the token in use expires it asks again, registers a
+   * new connection with the new token and retires the old one once its connections end (nothing is dropped).
+   */
+  readonly token?: TokenOption;
   readonly tls?: TlsOptions;
   /** Reconnect backoff bounds; default 100 ms to 15 s. */
   readonly minReconnectBackoffMs?: number;
@@ -49,10 +54,14 @@ export interface ListenOptions {
 export interface DialEndpointOptions {
   /** The server's proxy port URL; default `http://localhost:8000`. */
   readonly url?: string;
-  readonly token?: string;
+  /** JWT sent as `Authorization: Bearer <token>`, or a function returning it (called once per dial). */
+  readonly token?: TokenOption;
   readonly tls?: TlsOptions;
   readonly signal?: AbortSignal;
 }
+
+/** A token, or a function returning the token to present now (for tokens that are refreshed). */
+export type TokenOption = string | (() => string | Promise<string>);
 
 const ignore = (): void => {};
 
@@ -69,16 +78,16 @@ function toLogger(sink: SdkLogger | undefined, subsystem = 'client'): Logger {
   };
 }
 
-function dialOptions(o: { token?: string; tls?: TlsOptions }): DialOptions {
-  return { ...(o.token ? { token: o.token } : {}), ...(o.tls ? { tls: o.tls } : {}) };
+function dialOptions(o: { tls?: TlsOptions }, token = ''): DialOptions {
+  return { ...(token ? { token } : {}), ...(o.tls ? { tls: o.tls } : {}) };
 }
 
 /**
  * A listener on an endpoint, shaped like `net.Server`: a `'connection'` event per connection the cluster routes
  * here, each a `Duplex` socket. It stays registered across disconnects (reconnecting with backoff).
  *
- * Events: `'connection'` (socket: Duplex), `'connected'`, `'disconnected'` (reason), `'error'` (a final
- * refusal such as 401), `'close'`.
+ * Events: `'connection'` (socket: Duplex), `'connected'`, `'refreshed'` (a new connection with a fresh token
+ * took over), `'disconnected'` (reason), `'error'` (a final refusal such as 401), `'close'`.
  */
 export class EndpointListener extends EventEmitter {
   private closed = false;
@@ -99,6 +108,7 @@ export class EndpointListener extends EventEmitter {
       this.emit('connection', s);
     });
     upstream.on('connected', () => this.emit('connected'));
+    upstream.on('refreshed', () => this.emit('refreshed'));
     upstream.on('disconnected', (r: string) => this.emit('disconnected', r));
     upstream.on('fatal', (e: Error) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
@@ -149,6 +159,7 @@ export async function listen(endpointId: string, options: ListenOptions = {}): P
     url: options.url ?? 'http://localhost:8001',
     endpointId,
     dial: dialOptions(options),
+    tokens: typeof options.token === 'function' ? providedToken(options.token) : staticToken(options.token ?? ''),
     clock: new SystemClock(),
     log: toLogger(options.logger),
     backoff: { minMs: options.minReconnectBackoffMs ?? 100, maxMs: options.maxReconnectBackoffMs ?? 15_000 },
@@ -192,9 +203,11 @@ export async function serveHttp(endpointId: string, app: Server | RequestListene
  */
 export async function dial(endpointId: string, options: DialEndpointOptions = {}): Promise<Duplex> {
   const url = routeUrl(options.url ?? 'http://localhost:8000', TCP_PATH, endpointId);
-  const ws = await dialWebSocket(url, dialOptions(options));
+  const token = typeof options.token === 'function' ? (await options.token()).trim() : options.token;
+  const ws = await dialWebSocket(url, dialOptions(options, token));
   const [mine, theirs] = duplexPair();
   void pipeStreamOverWebSocket(ws, theirs, undefined, { halfClose: serverKeepsHalfClose(ws) });
+  ws.resume();
   options.signal?.addEventListener('abort', () => mine.destroy(), { once: true });
   return mine;
 }
