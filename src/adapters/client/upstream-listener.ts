@@ -135,8 +135,9 @@ export class UpstreamListener extends EventEmitter {
     while (!this.stopped) {
       if (live === undefined || this.refreshWanted) {
         this.refreshWanted = false;
-        const token = await this.tokens.current();
-        const dialed = await this.dial(target, token);
+        // A token source that fails (an SDK token function that threw) counts as a failed, retryable attempt.
+        const token = await this.tokens.current().catch((err: unknown) => new DialError(`no token: ${err instanceof Error ? err.message : String(err)}`, true));
+        const dialed = typeof token === 'string' ? await this.dial(target, token) : token;
         if (this.stopped) {
           if (dialed instanceof MuxSession) dialed.close();
           break;
@@ -144,7 +145,7 @@ export class UpstreamListener extends EventEmitter {
         if (dialed instanceof MuxSession) {
           delay = undefined;
           const previous = live;
-          live = { session: dialed, token };
+          live = { session: dialed, token: token as string };
           this.adopt(dialed);
           log.info(previous === undefined ? 'connected' : 'token refreshed: registered a new connection', {
             'endpoint-id': endpointId,
@@ -157,7 +158,7 @@ export class UpstreamListener extends EventEmitter {
             this.retire(previous.session, previous.token);
             this.emit('refreshed');
           }
-          this.armRefresh(token);
+          this.armRefresh(live.token);
         } else if (live !== undefined && !live.session.closed) {
           // A refresh that failed: the current connection keeps serving; a retryable failure is tried again.
           delay = nextBackoff(delay, policy, random);
@@ -284,6 +285,11 @@ export class UpstreamListener extends EventEmitter {
             'expires-in-ms': Math.max(0, Math.round(expiry - wall())),
           });
         }
+      }, (err: unknown) => {
+        this.options.log.warn('token source failed; the server will close the connection at expiry', {
+          'endpoint-id': this.options.endpointId,
+          error: err instanceof Error ? err.message : String(err),
+        });
       });
     };
     step();

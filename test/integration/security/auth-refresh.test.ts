@@ -112,6 +112,25 @@ describe('token refresh without dropped traffic', () => {
     assert.ok(!agent.lines.some((l) => l.message === 'disconnected; reconnecting'));
   });
 
+  it('the SDK retries a token function that fails, as a failed connect', async () => {
+    let calls = 0;
+    const listener = await serveHttp('flaky-token', handler, {
+      url: `http://${server.addrs.upstream}`,
+      minReconnectBackoffMs: 10,
+      token: () => {
+        calls++;
+        if (calls < 3) throw new Error('token service unavailable');
+        return signHmac(SECRET, { exp: nowS(60), piko: { endpoints: ['flaky-token'] } });
+      },
+    });
+    try {
+      assert.equal(calls, 3);
+      assert.equal((await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'flaky-token' } })).status, 200);
+    } finally {
+      listener.shutdown();
+    }
+  });
+
   it('the SDK asks its token function again before the token expires, with no failed request', async () => {
     let issued = 0;
     const sdkLog: string[] = [];
