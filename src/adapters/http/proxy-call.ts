@@ -2,11 +2,13 @@ import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
+import { OUTGOING_PASSES } from 'http-proxy-3/dist/lib/http-proxy/passes/web-outgoing.js';
 import type { Clock } from '../../application/ports/clock.port.js';
 import type { ForwardOutcome } from '../../application/ports/forwarder.port.js';
 import { ProxyErrors, writeJsonError, writeJsonErrorToSocket } from '../wire/json-error.js';
 import { setForwardedHeaders, type TrustedProxies } from './passes/forwarded-headers.js';
-import { hasChunkedBody, stripHopByHopRequestHeaders, stripHopByHopResponseHeaders } from './passes/hop-by-hop.js';
+import { hasChunkedBody, isBodyless, stripHopByHopRequestHeaders, stripHopByHopResponseHeaders } from './passes/hop-by-hop.js';
+import { UNSERVED_HEADER } from '../wire/routes.js';
 import { requestTargetProblem } from './passes/request-target.js';
 import { withSocketShape } from './socket-shape.js';
 
@@ -23,6 +25,14 @@ export class ClientGoneError extends Error {
   constructor() {
     super('client closed the connection');
     this.name = 'ClientGoneError';
+  }
+}
+
+/** A peer node served nothing for a forwarded request (it had no upstream): the request may go elsewhere. */
+export class PeerUnservedError extends Error {
+  constructor() {
+    super('the peer node served nothing: it holds no upstream for the endpoint');
+    this.name = 'PeerUnservedError';
   }
 }
 
@@ -43,6 +53,11 @@ interface Call {
   /** The request body is chunked: the next hop gets it chunked too, whatever http-proxy-3's passes did. */
   chunked: boolean;
   cancelTimer?: () => void;
+  /**
+   * Set when the response is written by us rather than by http-proxy-3 (`selfHandleResponse`): the options
+   * its response passes take, so that a peer's "unserved" answer can be dropped before anything reaches the client.
+   */
+  selfHandled?: object;
   /** Starts the wait for response headers (once the request, body included, has been sent). */
   startTimer(): void;
   settle(outcome: ForwardOutcome): void;
@@ -84,6 +99,11 @@ export interface ProxyCallOptions {
    * lets a client replay such an idempotent request elsewhere, as nginx's `proxy_next_upstream error` does.
    */
   readonly replaySafeOnReset?: boolean;
+  /**
+   * True when the target is a peer node: its 502 marked {@link UNSERVED_HEADER} under a body-less request means
+   * nothing was served there, and the call resolves `not-sent` without passing the answer on.
+   */
+  readonly peerUnserved?: boolean;
 }
 
 /**
@@ -130,6 +150,12 @@ export class ProxyCaller {
     });
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const call = (req as WithCall)[kCall];
+      if (call?.selfHandled !== undefined && proxyRes.headers[UNSERVED_HEADER] === '1') {
+        // Nothing was served on the peer: drain its answer and let the caller try elsewhere.
+        proxyRes.resume();
+        call.settle({ kind: 'not-sent', error: new PeerUnservedError() });
+        return;
+      }
       stripHopByHopResponseHeaders(proxyRes.headers);
       // The client's connection is ours to keep or close (its own request, or a draining server's `close`).
       // http-proxy-3 copies the request's Connection into the response, so both are set.
@@ -140,6 +166,11 @@ export class ProxyCaller {
       proxyRes.once('close', () => {
         if (!proxyRes.complete && res !== undefined && !res.writableEnded) res.destroy();
       });
+      if (call?.selfHandled !== undefined && res !== undefined && !res.headersSent) {
+        // What http-proxy-3 does when it handles the response: its passes, then the body.
+        for (const pass of Object.values(OUTGOING_PASSES)) pass(req, res, proxyRes as never, call.selfHandled as never);
+        proxyRes.pipe(res);
+      }
       if (call === undefined) return;
       call.cancelTimer?.();
       call.settle({ kind: 'ok', status: proxyRes.statusCode ?? 0 });
@@ -166,7 +197,9 @@ export class ProxyCaller {
       res.once('close', () => {
         if (!res.writableFinished) call.settle({ kind: 'failed', status: 499, error: new ClientGoneError() });
       });
-      const proxyOptions = { ...targetOptions(options), headers: KEEP_ALIVE_HEADERS };
+      const selfHandle = options.peerUnserved === true && isBodyless(req.headers);
+      const proxyOptions = { ...targetOptions(options), headers: KEEP_ALIVE_HEADERS, ...(selfHandle ? { selfHandleResponse: true } : {}) };
+      if (selfHandle) call.selfHandled = proxyOptions;
       const attempt = (retriesLeft: number): void => {
         try {
           this.proxy.web(req, res, proxyOptions, (err) => {

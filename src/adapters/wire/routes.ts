@@ -15,3 +15,10 @@ export const TCP_PATH = '/_piko/v1/tcp/';
  * directions when one ends, as Piko's own clients do.
  */
 export const HALF_CLOSE_HEADER = 'x-piko-half-close';
+
+/**
+ * Set by a node on its 502 to a request another node forwarded to it when it served nothing (no local upstream,
+ * nothing sent to any service) and the request has no body: the forwarding node takes it as "not sent" and tries
+ * another holder, or waits `proxy.upstream_wait`, instead of passing the 502 on. Only read on answers from peers.
+ */
+export const UNSERVED_HEADER = 'x-piko-unserved';

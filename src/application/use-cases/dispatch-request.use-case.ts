@@ -15,6 +15,15 @@ export type DispatchOutcome =
   /** No local upstream and no node holds the endpoint (after `proxy.upstream_wait`, if set). Nothing was written. */
   | { readonly kind: 'no-route' };
 
+/** Options of one dispatch. */
+export interface DispatchOptions {
+  /**
+   * False to answer `no-route` at once instead of waiting `proxy.upstream_wait`: a body-less request forwarded by
+   * another node, which tries another holder (or waits) itself when told that nothing was served here.
+   */
+  readonly wait?: boolean;
+}
+
 /** Targets tried per request before giving up. */
 export const MAX_ATTEMPTS = 4;
 
@@ -46,6 +55,7 @@ export class DispatchRequest {
     endpointId: EndpointId,
     forwarded: boolean,
     send: (target: ForwardTarget) => Promise<ForwardOutcome>,
+    options: DispatchOptions = {},
   ): Promise<DispatchOutcome> {
     let tried: Set<string> | undefined;
     let last: DispatchOutcome = { kind: 'no-route' };
@@ -56,7 +66,7 @@ export class DispatchRequest {
       if (route === undefined) {
         // Nobody left to try: wait for an upstream to appear, also after every known target took nothing (the
         // node holding the agent died; the agent reconnects elsewhere). All waits share one deadline.
-        if (this.waiter?.enabled === true && (await this.waiter.wait(endpointId, (deadline ??= this.waiter.deadline())))) continue;
+        if (options.wait !== false && this.waiter?.enabled === true && (await this.waiter.wait(endpointId, (deadline ??= this.waiter.deadline())))) continue;
         return last;
       }
       attempts++;

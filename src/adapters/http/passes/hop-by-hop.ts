@@ -64,6 +64,12 @@ export function hasChunkedBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined;
 }
 
+/** True when the request has no body (no `Transfer-Encoding`, no or a zero `Content-Length`). */
+export function isBodyless(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return !hasChunkedBody(headers) && (length === undefined || length === '0');
+}
+
 /**
  * Never removed because `Connection` names them: the message framing and the target, which the next hop must
  * see exactly as this hop parsed them (dropping `Content-Length` would let a body be read as the next request).

@@ -96,6 +96,8 @@ export class HttpProxyForwarder implements Forwarder {
       setHeaders: { [FORWARDED_HOP_HEADER]: 'true', 'x-piko-endpoint': target.endpointId, ...options.peerHeaders },
       notSent,
       replaySafeOnReset: true,
+      // A peer without an upstream for it says so instead of waiting: this node tries another holder or waits.
+      peerUnserved: true,
     };
   }
 }

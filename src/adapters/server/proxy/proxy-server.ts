@@ -15,13 +15,13 @@ import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket 
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
 import { endpointFromRequest, type EndpointResolution } from './passes/endpoint-from-request.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
-import { isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
+import { isBodyless, isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import type { ProxyAuth } from './auth-proxy.js';
 import type { Grant } from '../auth/auth-gate.js';
 import { answerRefusal, answerRefusalOnSocket } from '../auth/auth-answer.js';
-import { TCP_PATH } from '../../wire/routes.js';
+import { TCP_PATH, UNSERVED_HEADER } from '../../wire/routes.js';
 
 /** Settings of the proxy port. */
 export interface ProxyServerSettings {
@@ -224,11 +224,14 @@ export class ProxyServer {
     stripInternalHeaders(req.headers);
     const peerHeaders = grant === undefined ? undefined : this.deps.auth?.peerHeaders(grant, endpointId);
     const options = { headerTimeoutMs: this.settings.timeoutMs, ...(peerHeaders !== undefined ? { peerHeaders } : {}) };
+    // A body-less request from another node is not held here: if nothing can serve it, that node is told so
+    // (UNSERVED_HEADER) and tries another holder or waits itself. Requests with a body cannot be replayed there.
+    const tellPeer = forwarded && isBodyless(req.headers);
     void this.deps.dispatch
-      .execute(endpointId, forwarded, (target) => this.deps.forwarder.forward(req, res, target, options))
+      .execute(endpointId, forwarded, (target) => this.deps.forwarder.forward(req, res, target, options), { wait: !tellPeer })
       .then((outcome) => {
         const message = unansweredError(outcome);
-        if (message !== undefined && !res.headersSent) writeJsonError(res, 502, message);
+        if (message !== undefined && !res.headersSent) writeJsonError(res, 502, message, tellPeer ? { [UNSERVED_HEADER]: '1' } : {});
       });
   }
 

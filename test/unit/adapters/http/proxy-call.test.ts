@@ -90,6 +90,43 @@ function harness(headerTimeoutMs: number, forwarded?: TrustedProxies, extra: Par
 
 describe('ProxyCaller', () => {
   describe('.web', () => {
+    describe('having peerUnserved (the target is a peer node)', () => {
+      const unserved: Handler = (_req, res) => {
+        res.writeHead(502, { 'x-piko-unserved': '1', 'content-type': 'application/json' });
+        res.end('{"error":"no available upstreams"}');
+      };
+
+      it('reports a body-less request the peer marked unserved as not-sent, passing nothing on', async () => {
+        const h = harness(0, undefined, { peerUnserved: true });
+        h.setHandler(unserved);
+        const res = await h.send({ method: 'DELETE', path: '/x', headers: { host: 'svc' } });
+        assert.equal((await h.outcomes[0])?.kind, 'not-sent');
+        assert.deepEqual([res.status, res.body, res.headers['x-piko-unserved']], [503, 'not sent', undefined]);
+      });
+
+      it('passes an ordinary answer on whole: status, headers and body', async () => {
+        const h = harness(0, undefined, { peerUnserved: true });
+        h.setHandler((_req, res) => {
+          res.writeHead(201, { 'x-app': 'yes', 'content-type': 'text/plain' });
+          res.end('made');
+        });
+        const res = await h.send({ method: 'GET', path: '/x', headers: { host: 'svc' } });
+        assert.deepEqual([res.status, res.headers['x-app'], res.body], [201, 'yes', 'made']);
+        assert.deepEqual(await h.outcomes[0], { kind: 'ok', status: 201 });
+      });
+
+      it('passes the mark on as an ordinary 502 under a request with a body (its body is spent: never replayed)', async () => {
+        const h = harness(0, undefined, { peerUnserved: true });
+        h.setHandler((req, res) => {
+          req.resume();
+          req.on('end', () => unserved(req, res));
+        });
+        const res = await h.send({ method: 'POST', path: '/x', headers: { host: 'svc', 'content-length': 2 } }, (req) => req.end('hi'));
+        assert.equal(res.status, 502);
+        assert.deepEqual(await h.outcomes[0], { kind: 'ok', status: 502 });
+      });
+    });
+
     describe('having replaySafeOnReset (the server: a target that dies under a request)', () => {
       const dying: Handler = (req) => req.socket.destroy();
 

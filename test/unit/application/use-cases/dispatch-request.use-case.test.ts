@@ -153,6 +153,12 @@ describe('DispatchRequest', () => {
       assert.equal(waiter.waiting, 0);
     });
 
+    it('does not wait when told not to (a body-less request another node forwarded: that node waits)', async () => {
+      const { dispatch, waiter } = setup(0, 5_000);
+      assert.deepEqual(await dispatch.execute(EP, true, async () => OK, { wait: false }), { kind: 'no-route' });
+      assert.equal(waiter.waiting, 0);
+    });
+
     it('answers no-route when nothing appears within the wait', async () => {
       const { dispatch, clock, waiter } = setup(0, 5_000);
       const pending = dispatch.execute(EP, false, async () => OK);
