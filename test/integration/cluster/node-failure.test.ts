@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isReady, localEndpoints, nodePorts, poll, startClusterNode, type NodePorts } from '../../support/cluster/loopback-cluster.js';
-import { nginxMissing, startNginx, type NginxProc } from '../../support/cluster/nginx.js';
+import { isReady, localEndpoints, nodePorts, poll, startClusterNginx, startClusterNode, type NodePorts } from '../../support/cluster/loopback-cluster.js';
+import { nginxMissing, type NginxProc } from '../../support/cluster/nginx.js';
 import { fetchRaw, startService } from '../../support/http.js';
 import { startAgent, type Proc } from '../../support/processes.js';
 
@@ -92,13 +92,7 @@ describe('the node holding the upstream stops behind nginx', { skip, timeout: 24
       }, SLOW_MS);
     });
     for (const id of ['node-a', 'node-b', 'node-c']) nodes.push(await nodePorts(id));
-    nginx = await startNginx({
-      sites: [
-        { name: 'piko_proxy', backends: nodes.map((n) => n.proxy) },
-        { name: 'piko_upstream', backends: nodes.map((n) => n.upstream) },
-      ],
-      connectTimeout: '1s',
-    });
+    nginx = await startClusterNginx(nodes);
     for (const n of nodes) await startNode(n);
     agent = await startAgent(['http', 'web', `127.0.0.1:${service.port}`, '--connect.url', `http://${nginx.listen.piko_upstream}`]);
     const proxy = nginx.listen.piko_proxy!;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isReady, nodePorts, poll, startClusterNode, type NodePorts } from '../../support/cluster/loopback-cluster.js';
-import { nginxMissing, startNginx, type NginxProc } from '../../support/cluster/nginx.js';
+import { isReady, nodePorts, poll, startClusterNginx, startClusterNode, type NodePorts } from '../../support/cluster/loopback-cluster.js';
+import { nginxMissing, type NginxProc } from '../../support/cluster/nginx.js';
 import { fetchRaw, startService } from '../../support/http.js';
 import { startAgent, type Proc } from '../../support/processes.js';
 
@@ -31,13 +31,7 @@ describe('rolling restart of 3 nodes behind nginx', { skip, timeout: 240_000 }, 
   before(async () => {
     service = await startService((req, res) => res.end(`svc ${req.url}`));
     for (const id of ['node-a', 'node-b', 'node-c']) nodes.push(await nodePorts(id));
-    nginx = await startNginx({
-      sites: [
-        { name: 'piko_proxy', backends: nodes.map((n) => n.proxy) },
-        { name: 'piko_upstream', backends: nodes.map((n) => n.upstream) },
-      ],
-      connectTimeout: '1s',
-    });
+    nginx = await startClusterNginx(nodes);
     const [a, ...rest] = nodes;
     procs.set(a!.id, await startNode(a!, []));
     lives.push([a!.id, procs.get(a!.id)!]);

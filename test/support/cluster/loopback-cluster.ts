@@ -1,4 +1,4 @@
-import { freeTcpPort, freeUdpPort } from './nginx.js';
+import { freeTcpPort, freeUdpPort, startNginx, type NginxProc } from './nginx.js';
 import { fetchRaw } from '../http.js';
 import { SERVER_JS, spawnNode, type Proc } from '../processes.js';
 
@@ -88,4 +88,19 @@ export async function poll(check: () => Promise<boolean>, timeoutMs: number, wha
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * A real nginx in front of `nodes`, as a deployment's load balancer: site `piko_proxy` spreads clients over the
+ * proxy ports and `piko_upstream` agents over the upstream ports (WebSocket upgrades allowed); a dead backend is
+ * skipped after a 1 s connect timeout.
+ */
+export function startClusterNginx(nodes: readonly NodePorts[]): Promise<NginxProc> {
+  return startNginx({
+    sites: [
+      { name: 'piko_proxy', backends: nodes.map((n) => n.proxy) },
+      { name: 'piko_upstream', backends: nodes.map((n) => n.upstream) },
+    ],
+    connectTimeout: '1s',
+  });
 }
