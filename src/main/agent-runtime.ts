@@ -154,7 +154,11 @@ export class AgentRuntime {
       url: config.connect.url,
       endpointId: lc.endpointId,
       tokens: this.#tokens,
-      dial: { handshakeTimeoutMs: config.connect.timeoutMs, ...(connectTls !== undefined && { tls: () => connectTls.current }) },
+      dial: {
+        handshakeTimeoutMs: config.connect.timeoutMs,
+        ...(connectTls !== undefined && { tls: () => connectTls.current }),
+        ...(config.connect.tenantId !== '' && { headers: { 'x-piko-tenant-id': config.connect.tenantId } }),
+      },
       clock,
       log: logger.child('client'),
     });

@@ -41,6 +41,8 @@ export interface ListenOptions {
    * new connection with the new token and retires the old one once its connections end (nothing is dropped).
    */
   readonly token?: TokenOption;
+  /** Sent as `x-piko-tenant-id`: the server verifies the token with that tenant's keys and the endpoint is the tenant's. */
+  readonly tenantId?: string;
   readonly tls?: TlsOptions;
   /** Reconnect backoff bounds; default 100 ms to 15 s. */
   readonly minReconnectBackoffMs?: number;
@@ -56,6 +58,8 @@ export interface DialEndpointOptions {
   readonly url?: string;
   /** JWT sent as `Authorization: Bearer <token>`, or a function returning it (called once per dial). */
   readonly token?: TokenOption;
+  /** Sent as `x-piko-tenant-id`: the tunnel reaches that tenant's endpoint, verified with its keys. */
+  readonly tenantId?: string;
   readonly tls?: TlsOptions;
   readonly signal?: AbortSignal;
 }
@@ -78,8 +82,8 @@ function toLogger(sink: SdkLogger | undefined, subsystem = 'client'): Logger {
   };
 }
 
-function dialOptions(o: { tls?: TlsOptions }, token = ''): DialOptions {
-  return { ...(token ? { token } : {}), ...(o.tls ? { tls: o.tls } : {}) };
+function dialOptions(o: { tls?: TlsOptions; tenantId?: string }, token = ''): DialOptions {
+  return { ...(token ? { token } : {}), ...(o.tls ? { tls: o.tls } : {}), ...(o.tenantId ? { headers: { 'x-piko-tenant-id': o.tenantId } } : {}) };
 }
 
 /**

@@ -16,20 +16,32 @@ export function isAuthOn(auth: AuthConfig): boolean {
 }
 
 /**
- * The auth rules of a server configuration: on each port a JWKS endpoint excludes the static keys (Piko fails
- * at start-up too); settings that only shape verification (`audience`, `issuer`, `jwks.cache_ttl`...) without a
+ * The auth rules of a server configuration: on each port and tenant a JWKS endpoint excludes the static keys (Piko
+ * fails at start-up too); tenant IDs are unique and every tenant has a key or a JWKS endpoint; settings that only shape verification (`audience`, `issuer`, `jwks.cache_ttl`...) without a
  * key or endpoint turn nothing on, which deserves a warning rather than silence.
  */
 export function checkServerAuth(config: ServerConfig, warnings: string[]): void {
-  for (const port of AUTH_PORTS) {
-    const auth = config[port].auth;
-    if (auth.jwks.endpoint !== '' && (auth.hmacSecretKey !== '' || auth.rsaPublicKey !== '' || auth.ecdsaPublicKey !== '')) {
-      throw new ConfigError('CONFIG_INVALID_VALUE', `${port}.auth.jwks.endpoint`, 'cannot be combined with hmac_secret_key, rsa_public_key or ecdsa_public_key');
+  for (const port of AUTH_PORTS) checkAuthGroup(config[port].auth, `${port}.auth`, warnings);
+  const seen = new Set<string>();
+  for (const [i, tenant] of config.upstream.tenants.entries()) {
+    const key = `upstream.tenants[${i}]`;
+    if (seen.has(tenant.id)) throw new ConfigError('CONFIG_INVALID_VALUE', `${key}.id`, `duplicate tenant id ${JSON.stringify(tenant.id)}`);
+    seen.add(tenant.id);
+    checkAuthGroup(tenant.auth, `${key}.auth`, warnings);
+    if (!isAuthOn(tenant.auth)) {
+      throw new ConfigError('CONFIG_INVALID_VALUE', `${key}.auth`, 'a tenant needs hmac_secret_key, rsa_public_key, ecdsa_public_key or jwks.endpoint');
     }
-    const shaped = auth.audience !== '' || auth.issuer !== '' || auth.jwks.cacheTtlMs !== 0 || auth.jwks.timeoutMs !== 0;
-    if (!isAuthOn(auth) && shaped) {
-      warnings.push(`config: ${port}.auth: audience, issuer or jwks settings without a key or jwks.endpoint do not turn auth on; ignored`);
-    }
+  }
+}
+
+/** The rules of one auth group (`key` names it in messages): a JWKS endpoint excludes the static keys. */
+function checkAuthGroup(auth: AuthConfig, key: string, warnings: string[]): void {
+  if (auth.jwks.endpoint !== '' && (auth.hmacSecretKey !== '' || auth.rsaPublicKey !== '' || auth.ecdsaPublicKey !== '')) {
+    throw new ConfigError('CONFIG_INVALID_VALUE', `${key}.jwks.endpoint`, 'cannot be combined with hmac_secret_key, rsa_public_key or ecdsa_public_key');
+  }
+  const shaped = auth.audience !== '' || auth.issuer !== '' || auth.jwks.cacheTtlMs !== 0 || auth.jwks.timeoutMs !== 0;
+  if (!isAuthOn(auth) && shaped) {
+    warnings.push(`config: ${key}: audience, issuer or jwks settings without a key or jwks.endpoint do not turn auth on; ignored`);
   }
 }
 

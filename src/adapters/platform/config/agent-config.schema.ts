@@ -40,7 +40,7 @@ export const TCP_LISTENER_KEYS: ReadonlySet<string> = new Set(['timeout', 'acces
 
 /**
  * Schema of `piko-ts agent`, keyed like Piko's agent YAML (§2.3). `connect.tls` is the client TLS towards
- * the server; `connect.tenant_id` and `connect.proxy_url` are accepted with a warning.
+ * the server; `connect.proxy_url` is accepted with a warning.
  */
 export const agentConfigSchema = defineSchema(
   {
@@ -51,7 +51,8 @@ export const agentConfigSchema = defineSchema(
       token: field('text', '', 'Token sent as Authorization: Bearer.', { sensitive: true }),
       token_file: field('text', '', 'File holding the token, re-read when it changes: the agent then registers a new connection ' +
         'with the new token before retiring the old one, so no request is dropped (piko-ts only). Cannot be combined with token.'),
-      tenant_id: unused('text', '', 'Tenant ID sent as x-piko-tenant-id.'),
+      tenant_id: field('text', '', 'Tenant ID sent as x-piko-tenant-id: the server verifies the token with that tenant\'s keys ' +
+        '(upstream.tenants) and registers the endpoints as the tenant\'s. Empty: the default tenant.'),
       timeout: field('nonzero-duration', '30s', 'Timeout of each connection attempt (the WebSocket handshake); failed attempts are retried ' +
         'forever with backoff. Must not be 0.'),
       startup_deadline: field('duration', '0s', 'Exit 1 when a listener has not connected within this time of start-up; 0 waits forever ' +

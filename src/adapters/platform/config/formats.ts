@@ -2,6 +2,7 @@ import convict from 'convict';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { endpointIdProblem } from '../../../domain/endpoint/endpoint-id.js';
+import { tenantIdProblem } from '../../../domain/endpoint/tenant.js';
 import { parseForwardAddr, parseHostPort, parseListenerAddr } from './addresses.js';
 import { parsePublicKeyPem, type PublicKeyKind } from '../auth/public-key.js';
 import { MAX_DURATION_MS, parseDuration } from './duration.js';
@@ -176,6 +177,7 @@ const FORMATS = {
   'connect-url': format('url', refuse(text((t) => isUrl(t, ['http:', 'https:', 'ws:', 'wss:'])), 'must be an http, https, ws or wss URL with a host')),
   'optional-url': format('url', refuse(text((t) => t === '' || isUrl(t, ['http:', 'https:'])), 'must be empty or an http or https URL with a host')),
   'endpoint-id': required('endpoint', (v) => (typeof v === 'string' ? endpointIdProblem(v) : 'must be a string')),
+  'tenant-id': required('tenant', (v) => (typeof v === 'string' ? tenantIdProblem(v) : 'must be a string')),
   'listener-addr': required('addr', (v) => problem(parseListenerAddr(v))),
   'forward-addr': required('addr', (v) => problem(parseForwardAddr(v))),
   listeners: mappings('must be a list of listener mappings'),

@@ -11,10 +11,11 @@ import { forwardConfigSchema, forwardPortConfigSchema } from './forward-config.s
 import { agentHelp, forwardHelp, serverHelp, type AgentSubcommand, type ForwardSubcommand } from './help.js';
 import { describeValue, resolveLayers, valueAt, type Env, type Override, type RawConfig } from './resolve-layers.js';
 import { deepFreeze, isField, type ConfigField, type ConfigSchema } from './schema-tools.js';
-import { serverConfigSchema } from './server-config.schema.js';
+import { serverConfigSchema, tenantConfigSchema } from './server-config.schema.js';
 import { checkAgentTls, checkForwardTls, checkServerTls } from '../tls/tls-config-checks.js';
 import { checkClientToken, checkServerAuth } from '../auth/auth-config-checks.js';
-import type { AgentConfig, ForwardConfig, ForwardPortConfig, ListenerConfig, ServerConfig } from './types.js';
+import { tenantIdProblem } from '../../../domain/endpoint/tenant.js';
+import type { AgentConfig, ForwardConfig, ForwardPortConfig, ListenerConfig, ServerConfig, TenantConfig } from './types.js';
 
 // Precedence is flags > PIKO_* environment > config file > defaults. Piko decodes the YAML on top of the
 // parsed flags, so there the file wins over flags (§15 #1 of the Piko notes); we deliberately do not.
@@ -137,9 +138,17 @@ export function loadServerConfig(argv: readonly string[], env: Env, options: Loa
   config.cluster.nodeId ||= config.cluster.nodeIdPrefix + (options.nodeIdSuffix ?? generateNodeIdSuffix)();
   // As Go's http.Server: a zero ReadHeaderTimeout falls back to ReadTimeout.
   config.proxy.http.readHeaderTimeoutMs ||= config.proxy.http.readTimeoutMs;
+  config.upstream.tenants = (valueAt(raw, 'upstream.tenants') as readonly unknown[]).map((item, i) => resolveTenant(item, `upstream.tenants[${i}].`, warnings));
   checkServerTls(config, warnings);
   checkServerAuth(config, warnings);
   return done<ServerConfig>(config, warnings);
+}
+
+/** Resolves one `upstream.tenants` item (its keys checked by their formats, PEM keys parsed); messages name `prefix`. */
+function resolveTenant(file: unknown, prefix: string, warnings: string[]): TenantConfig {
+  const resolved = resolveLayers({ schema: tenantConfigSchema, prefix, file, env: {}, overrides: new Map() });
+  warnings.push(...resolved.warnings);
+  return typed(tenantConfigSchema, resolved.raw, prefix) as unknown as TenantConfig;
 }
 
 /** Resolves one listener (a YAML item or the positional one) and normalises its address for its protocol. */
@@ -198,6 +207,8 @@ export function loadAgentConfig(argv: readonly string[], env: Env, options: Load
   }
   checkAgentTls(config, warnings);
   checkClientToken(config.connect);
+  const tenantProblem = config.connect.tenantId === '' ? undefined : tenantIdProblem(config.connect.tenantId);
+  if (tenantProblem !== undefined) throw new ConfigError('CONFIG_INVALID_VALUE', 'connect.tenant_id', tenantProblem);
   return done<AgentConfig>(config, warnings);
 }
 

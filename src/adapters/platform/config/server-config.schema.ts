@@ -5,7 +5,7 @@ import { defineSchema, field } from './schema-tools.js';
 /**
  * Schema of `piko-ts server`, keyed like Piko's server YAML (§2.2 of the Piko notes). Defaults are Piko's;
  * keys marked "piko-ts only" are ours. TLS keys are file paths, read at start-up. Auth keys (PEM text) are parsed at start-up.
- * Piko's tenant keys are accepted but rejected when set.
+ * Each `upstream.tenants` item is resolved against {@link tenantConfigSchema}.
  */
 export const serverConfigSchema = defineSchema(
   {
@@ -58,8 +58,9 @@ export const serverConfigSchema = defineSchema(
         min_conns: field('uint', 50, 'Do not rebalance a node holding fewer connections than this.'),
       },
       tls: tlsTree('upstream'),
-      tenants: field('tenants', [], 'Tenants with their own auth, as a list of mappings (YAML or PIKO_UPSTREAM_TENANTS). ' +
-        'Not supported yet: setting it is an error.', { inactive: 'reject', noArg: true }),
+      tenants: field('tenants', [], 'Tenants with their own keys, as a list of { id, auth } mappings (YAML, or PIKO_UPSTREAM_TENANTS as ' +
+        'YAML/JSON text); auth takes the keys of upstream.auth. An agent or client sending x-piko-tenant-id: <id> is verified with ' +
+        'its keys, and its endpoints are its own (piko-ts namespaces them; Piko shares them between tenants).', { noArg: true }),
     },
     admin: {
       bind_addr: field('bind-addr', ':8002', 'Listen address of the admin API (health, readiness, metrics, status).'),
@@ -88,4 +89,17 @@ export const serverConfigSchema = defineSchema(
     grace_period: field('nonzero-duration', '1m', 'Total budget for a graceful shutdown; must not be 0.'),
   },
   'PIKO_',
+);
+
+/**
+ * Schema of one `upstream.tenants` item: its ID and an auth group with the keys of `upstream.auth` (YAML only, no
+ * flags of its own). The loader requires a key or a JWKS endpoint in each.
+ */
+export const tenantConfigSchema = defineSchema(
+  {
+    id: field('tenant-id', '', 'Tenant ID, sent as x-piko-tenant-id: 1 to 64 characters of [A-Za-z0-9._-], starting and ending ' +
+      'alphanumeric.', { noArg: true }),
+    auth: authTree('tenant'),
+  },
+  'PIKO_TENANT_',
 );

@@ -75,6 +75,15 @@ export interface AuthConfig {
   readonly jwks: { readonly endpoint: string; readonly cacheTtlMs: number; readonly timeoutMs: number };
 }
 
+/**
+ * One tenant (`upstream.tenants[i]`): its ID (the `x-piko-tenant-id` it is chosen by, endpoint-ID rules, at most 64
+ * characters) and the keys its tokens are verified with, on the upstream and the proxy port. Auth is always on.
+ */
+export interface TenantConfig {
+  readonly id: string;
+  readonly auth: AuthConfig;
+}
+
 /** Configuration of one server node (`piko-ts server`). */
 export interface ServerConfig {
   readonly proxy: {
@@ -123,6 +132,8 @@ export interface ServerConfig {
     readonly rebalance: { readonly threshold: number; readonly shedRate: number; readonly minConns: number };
     readonly auth: AuthConfig;
     readonly tls: PortTlsConfig;
+    /** Tenants with their own keys (`upstream.tenants`): IDs unique, each with auth on. */
+    readonly tenants: readonly TenantConfig[];
   };
   readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string; readonly tls: PortTlsConfig; readonly auth: AuthConfig };
   /**
@@ -175,6 +186,8 @@ export interface AgentConfig {
     readonly tokenFile: string;
     /** Client TLS towards an `https://`/`wss://` server. */
     readonly tls: ClientTlsConfig;
+    /** Sent as `x-piko-tenant-id` (`''`: none, the default tenant); a valid tenant ID otherwise. */
+    readonly tenantId: string;
   };
   /** The agent's own metrics server; off by default so two agents can share a host. */
   readonly server: { readonly enabled: boolean; readonly bindAddr: string };

@@ -8,6 +8,7 @@ import {
   type TokenVerifier,
   type WallClock,
 } from '../../../application/ports/token-verifier.port.js';
+import type { TenantId } from '../../../domain/endpoint/tenant.js';
 
 /** The header Piko reads first; `Authorization` is read when it is absent or empty (§7.2 of the Piko notes). */
 export const PIKO_AUTH_HEADER = 'x-piko-authorization';
@@ -30,7 +31,18 @@ export interface Grant {
   readonly token: string | undefined;
   /** True when another node of the cluster vouched for the request (a valid hop proof), with no token. */
   readonly viaHop: boolean;
+  /** The tenant whose keys verified the request (`x-piko-tenant-id`); absent for the default tenant. */
+  readonly tenant?: TenantId;
 }
+
+/**
+ * What {@link AuthGateDeps.verifierFor} answers for a tenant without keys of its own: the default tenant of a
+ * port whose `<port>.auth` is off while tenants are configured. Its requests pass without a token.
+ */
+export const NO_AUTH = 'no-auth';
+
+/** A grant for a request of the default tenant on a port without auth of its own: every endpoint, no token. */
+const OPEN_GRANT: Grant = { endpoints: undefined, expiresAt: undefined, subject: undefined, credentialHeader: undefined, token: undefined, viaHop: false };
 
 /** The fixed reasons a request is refused, used as the `reason` label: never a token or a claim. */
 export type RefusalReason =
@@ -56,10 +68,10 @@ export type AuthDecision = { readonly ok: true; readonly grant: Grant } | Refusa
 /** Collaborators of an {@link AuthGate}. */
 export interface AuthGateDeps {
   /**
-   * The verifier for a request's tenant (`undefined`: no `x-piko-tenant-id` header), or undefined when the
-   * tenant is unknown. Ports without tenants ignore the argument and return their one verifier.
+   * The verifier for a request's tenant (`undefined`: no `x-piko-tenant-id` header), {@link NO_AUTH} when that
+   * tenant needs no token, or undefined when the tenant is unknown.
    */
-  verifierFor(tenantId: string | undefined): TokenVerifier | undefined;
+  verifierFor(tenantId: string | undefined): TokenVerifier | typeof NO_AUTH | undefined;
   readonly wallClock: WallClock;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -133,10 +145,12 @@ export class AuthGate {
   }
 
   async #decide(headers: IncomingHttpHeaders): Promise<AuthDecision> {
+    const named = first(headers[TENANT_HEADER]);
+    const tenant = named === '' ? undefined : (named as TenantId);
+    const verifier = this.#deps.verifierFor(tenant);
+    if (verifier === NO_AUTH) return { ok: true, grant: OPEN_GRANT };
     const found = bearerToken(headers);
     if ('ok' in found) return found;
-    const tenant = first(headers[TENANT_HEADER]);
-    const verifier = this.#deps.verifierFor(tenant === '' ? undefined : tenant);
     if (verifier === undefined) return refuse(AuthMessages.unknownTenant, 'unknown_tenant');
     try {
       const verified = await verifier.verify(found.token, this.#deps.wallClock());
@@ -149,6 +163,7 @@ export class AuthGate {
           credentialHeader: found.header,
           token: found.token,
           viaHop: false,
+          ...(tenant !== undefined && { tenant }),
         },
       };
     } catch (err) {

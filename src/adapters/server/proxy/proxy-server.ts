@@ -15,6 +15,7 @@ import { jsonErrorResponse, ProxyErrors, writeJsonError, writeJsonErrorToSocket 
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
 import { endpointFromRequest, type EndpointResolution } from './passes/endpoint-from-request.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import { endpointKey } from '../../../domain/endpoint/tenant.js';
 import { isBodyless, isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
@@ -203,7 +204,8 @@ export class ProxyServer {
         return;
       }
       endpointId = resolved.endpointId;
-      this.dispatchRequest(req, res, resolved.endpointId, grant);
+      // A tenant's request (its keys verified it) reaches only that tenant's endpoints; others only the default's.
+      this.dispatchRequest(req, res, endpointKey(grant?.tenant, resolved.endpointId), grant);
     };
     if (auth === undefined) {
       serve(undefined);
@@ -217,7 +219,7 @@ export class ProxyServer {
     });
   }
 
-  /** Sends an authenticated request on to its endpoint. */
+  /** Sends an authenticated request on to its endpoint (`endpointId`: the endpoint's key, tenant included). */
   private dispatchRequest(req: IncomingMessage, res: ServerResponse, endpointId: EndpointId, grant: Grant | undefined): void {
     const forwarded = req.headers['x-piko-forward'] === 'true';
     if (grant !== undefined) this.deps.auth?.strip(req.headers, grant);
@@ -264,12 +266,17 @@ export class ProxyServer {
     socket.on('error', () => socket.destroy());
     void auth.check(req.headers, resolved.ok ? resolved.endpointId : undefined, req.socket.remoteAddress ?? '').then((decision) => {
       if (socket.destroyed) return;
-      if (decision.ok) this.dispatchUpgrade(req, socket, head, resolved, decision.grant);
-      else answerRefusalOnSocket(socket, decision);
+      if (!decision.ok) {
+        answerRefusalOnSocket(socket, decision);
+        return;
+      }
+      // A tenant's upgrade reaches only that tenant's endpoints; others only the default tenant's.
+      const { grant } = decision;
+      this.dispatchUpgrade(req, socket, head, resolved.ok ? { ok: true, endpointId: endpointKey(grant.tenant, resolved.endpointId) } : resolved, grant);
     });
   }
 
-  /** Sends an authenticated WebSocket upgrade on to its endpoint. */
+  /** Sends an authenticated WebSocket upgrade on to its endpoint (`resolved`: the endpoint's key, tenant included). */
   private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, resolved: EndpointResolution, grant: Grant | undefined): void {
     if (!resolved.ok) {
       writeJsonErrorToSocket(socket, 400, 'Bad Request', ProxyErrors.missingEndpoint);

@@ -7,6 +7,7 @@ import type { TunnelStream } from '../../../application/ports/upstream-transport
 import type { DispatchRequest } from '../../../application/use-cases/dispatch-request.use-case.js';
 import type { ForwardOutcome } from '../../../application/ports/forwarder.port.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import { endpointKey } from '../../../domain/endpoint/tenant.js';
 import { pipeStreamOverWebSocket } from '../../wire/ws-byte-pipe.js';
 import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endpointFromPath } from '../../wire/endpoint-from-path.js';
@@ -157,7 +158,8 @@ export function createTcpTunnelRoute(settings: TcpTunnelRouteSettings, deps: Tcp
     void deps.auth.check(req.headers, endpointId, req.socket.remoteAddress ?? '').then((decision) => {
       if (socket.destroyed) return;
       if (decision.ok) {
-        serve(req, socket, head, endpointId, decision.grant);
+        // A tenant's tunnel reaches only that tenant's endpoint of this ID.
+        serve(req, socket, head, endpointKey(decision.grant.tenant, endpointId), decision.grant);
         return;
       }
       metrics.refused.inc({ reason: 'unauthorized' });

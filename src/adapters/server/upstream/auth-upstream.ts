@@ -14,6 +14,12 @@ export interface ExpiringConnection {
   close(): void;
 }
 
+/** How a connection's token expiry is handled: `upstream.auth`'s settings, or a tenant's. */
+export interface ExpirySettings {
+  readonly disconnectOnExpiry: boolean;
+  readonly leewayMs: number;
+}
+
 /** Collaborators of {@link UpstreamAuth}. */
 export interface UpstreamAuthDeps {
   readonly clock: Clock;
@@ -30,7 +36,8 @@ export interface UpstreamAuthDeps {
 export class UpstreamAuth {
   constructor(
     private readonly gate: AuthGate,
-    private readonly settings: { readonly disconnectOnExpiry: boolean; readonly leewayMs: number },
+    /** `upstream.auth`'s expiry settings, and each tenant's (by tenant ID) for connections its keys verified. */
+    private readonly settings: ExpirySettings & { readonly tenants?: ReadonlyMap<string, ExpirySettings> },
     private readonly deps: UpstreamAuthDeps,
   ) {}
 
@@ -48,8 +55,9 @@ export class UpstreamAuth {
    * the cancel to call when the connection closes first; does nothing without an expiry or when disabled.
    */
   watchExpiry(connection: ExpiringConnection, grant: Grant): Cancel {
-    if (!this.settings.disconnectOnExpiry || grant.expiresAt === undefined) return () => {};
-    const expiresAt = grant.expiresAt + this.settings.leewayMs;
+    const settings = (grant.tenant !== undefined ? this.settings.tenants?.get(grant.tenant) : undefined) ?? this.settings;
+    if (!settings.disconnectOnExpiry || grant.expiresAt === undefined) return () => {};
+    const expiresAt = grant.expiresAt + settings.leewayMs;
     let cancel: Cancel = () => {};
     const step = (): void => {
       const left = expiresAt - this.deps.wallClock();

@@ -7,6 +7,7 @@ import type { Logger } from '../../../application/ports/logger.port.js';
 import type { RegisterUpstream } from '../../../application/use-cases/register-upstream.use-case.js';
 import type { UnregisterUpstream } from '../../../application/use-cases/unregister-upstream.use-case.js';
 import type { EndpointId } from '../../../domain/endpoint/endpoint-id.js';
+import { endpointKey } from '../../../domain/endpoint/tenant.js';
 import type { ReloadableTls } from '../../platform/tls/reloadable-tls.js';
 import type { ServerTlsOptions } from '../../platform/tls/tls-material.js';
 import { createPortServer } from '../../platform/tls/tls-server.js';
@@ -163,7 +164,8 @@ export class WsUpstreamServer implements UpstreamTransport {
         : {}),
     });
     const remote = req.socket.remoteAddress ?? '';
-    const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointId, remote, session);
+    // A tenant's upstream registers under its tenant's key, so that no other tenant's requests can reach it.
+    const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointKey(grant?.tenant, endpointId), remote, session);
     this.connections.add(connection);
     session.on('stream', (stream: Duplex) => {
       // Agents never open streams in this protocol: refuse politely.

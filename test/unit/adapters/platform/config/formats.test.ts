@@ -76,6 +76,10 @@ const TABLE: Readonly<Record<FormatName, { ok: readonly unknown[]; bad: readonly
   listeners: { ok: [[], [{ endpoint_id: 'a' }]], bad: [[[1], 'must be a list of listener mappings'], ['x', 'must be a list of listener mappings']] },
   ports: { ok: [[], [{ addr: '3000', endpoint_id: 'a' }]], bad: [[['3000'], 'must be a list of port mappings'], [{}, 'must be a list of port mappings']] },
   tenants: { ok: [[], [{ id: 't' }]], bad: [[{}, 'must be a list of tenant mappings']] },
+  'tenant-id': {
+    ok: ['acme', 'a', 'a.b_c-d', 'x'.repeat(64)],
+    bad: [['', 'is required'], ['x'.repeat(65), 'must be at most 64 characters'], ['a/b', 'may contain only letters, digits, ".", "_" and "-", and must start and end with a letter or digit']],
+  },
   'rsa-public-key': {
     ok: ['', RSA_PEM, `  ${RSA_PEM}\n`],
     bad: [['/etc/piko/rsa.pem', PEM_REASON], [EC_PEM, 'is ec key, not an RSA public key'], [1, 'must be PEM text']],
@@ -97,7 +101,7 @@ describe('CONFIG_FORMATS', () => {
 
   it('reads YAML numbers as text only for textual formats, never for durations (T4)', () => {
     const textual = Object.entries(CONFIG_FORMATS).filter(([, format]) => format.textual === true).map(([name]) => name);
-    assert.deepEqual(textual.sort(), ['endpoint-id', 'forward-addr', 'listener-addr', 'node-id', 'node-id-prefix', 'text']);
+    assert.deepEqual(textual.sort(), ['endpoint-id', 'forward-addr', 'listener-addr', 'node-id', 'node-id-prefix', 'tenant-id', 'text']);
   });
 
   it('has a table row for every format', () => {

@@ -29,7 +29,7 @@ const listener = (overrides: Partial<ListenerConfig> = {}): ListenerConfig => ({
 /** Every resolved default of `agent http my-endpoint 3000`, written out (T8). */
 const DEFAULTS: AgentConfig = {
   listeners: [listener()],
-  connect: { url: 'http://localhost:8001', token: '', tokenFile: '', timeoutMs: 30_000, startupDeadlineMs: 0, tls: NO_TLS },
+  connect: { url: 'http://localhost:8001', token: '', tokenFile: '', timeoutMs: 30_000, startupDeadlineMs: 0, tls: NO_TLS, tenantId: '' },
   server: { enabled: false, bindAddr: '127.0.0.1:5000' },
   log: { level: 'info', subsystems: [] },
   gracePeriodMs: 60_000,
@@ -111,6 +111,7 @@ describe('loadAgentConfig', () => {
           timeoutMs: 60_000,
           startupDeadlineMs: 0,
           tls: { cert: '/etc/piko/agent.crt', key: '/etc/piko/agent.key', rootCas: '/etc/piko/ca.pem', insecureSkipVerify: false },
+          tenantId: '',
         },
         server: { enabled: true, bindAddr: '127.0.0.1:5001' },
         log: { level: 'warn', subsystems: ['proxy'] },

@@ -64,6 +64,7 @@ const DEFAULTS: ServerConfig = {
     rebalance: { threshold: 0, shedRate: 0.005, minConns: 50 },
     auth: NO_AUTH,
     tls: NO_TLS,
+    tenants: [],
   },
   admin: { bindAddr: ':8002', advertiseAddr: '', auth: NO_AUTH, tls: NO_TLS },
   cluster: {
@@ -186,6 +187,7 @@ const FULL: ServerConfig = {
     rebalance: { threshold: 0.2, shedRate: 0.01, minConns: 10 },
     auth: { ...NO_AUTH, hmacSecretKey: 'upstream-secret', issuer: 'https://issuer.example.com', disableDisconnectOnExpiry: true, leewayMs: 0 },
     tls: { cert: '/etc/piko/upstream.crt', key: '/etc/piko/upstream.key', clientCas: '' },
+    tenants: [],
   },
   admin: {
     bindAddr: 'localhost:0',
@@ -401,7 +403,7 @@ describe('loadServerConfig', () => {
       ['proxy:\n  http:\n    max_header_bytes: 1\n    foo: 1\n', 'config: proxy.http.foo: unknown key'],
       ['config:\n  path: x\n', 'config: config: unknown key'],
       ['__proto__:\n  x: 1\n', 'config: __proto__: unknown key'],
-      ['upstream:\n  tenants:\n  - id: a\n    x: 1\n', 'config: upstream.tenants: not supported by piko-ts yet; remove it rather than run without it'],
+      ['upstream:\n  tenants:\n  - id: a\n    x: 1\n', 'config: upstream.tenants[0].x: unknown key'],
     ];
     for (const [yaml, message] of table) {
       const code = message.includes('unknown key') ? 'CONFIG_UNKNOWN_KEY' : 'CONFIG_UNSUPPORTED';
@@ -537,7 +539,6 @@ describe('loadServerConfig', () => {
     });
 
     const rejected: readonly [readonly string[], Record<string, string>, string | undefined, string][] = [
-      [[], {}, 'upstream:\n  tenants:\n    - id: t1\n', 'config: upstream.tenants: not supported by piko-ts yet; remove it rather than run without it'],
     ];
     for (const [argv, env, yaml, message] of rejected) {
       it(`rejects ${message.split(':')[1]?.trim() ?? ''} when set (auth and TLS would silently be off)`, () => {
