@@ -97,6 +97,7 @@ export class ServerNode {
         upstreamEndpoints: () => directory.endpointCounts(),
         logger: adminLog,
         cluster: clusterStatus,
+        ...(this.parts.tls?.adminPeer !== undefined && { forwardTls: this.parts.tls.adminPeer }),
         ...(this.parts.auth?.admin !== undefined && { middleware: [this.parts.auth.admin] }),
       }),
       adminBind?.host ?? '',

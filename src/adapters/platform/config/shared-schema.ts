@@ -29,19 +29,21 @@ const tlsField = (format: 'text' | 'bool', doc: string, noArg: boolean, extra: P
 
 /**
  * Piko's server TLS group (`<port>.tls`): file paths, read and checked at start-up and reloaded on SIGHUP or
- * when the files change. `client.*` is the node-to-node client TLS; only the proxy port's is used (as in Piko),
- * the others are accepted with a warning.
+ * when the files change. `client.*` is the node-to-node client TLS: the proxy port's forwards requests to peers'
+ * proxy ports (as in Piko), the admin port's serves `?forward=` to peers' admin ports; the upstream port's is
+ * accepted with a warning.
  */
 export const tlsTree = (port: string): SchemaTree => {
-  const peer = port === 'proxy';
+  const peer = port === 'proxy' || port === 'admin';
   const client = (doc: string, format: 'text' | 'bool' = 'text'): FieldSpec =>
-    tlsField(format, peer ? doc : `${doc} Accepted for Piko compatibility, not used (only proxy.tls.client is).`, false, peer ? {} : { inactive: 'warn' });
+    tlsField(format, peer ? doc : `${doc} Accepted for Piko compatibility, not used (only proxy.tls.client and admin.tls.client are).`, false, peer ? {} : { inactive: 'warn' });
+  const forwarding = port === 'admin' ? "forwarding ?forward= to other nodes' admin ports" : 'forwarding to other nodes';
   return {
     cert: tlsField('text', `PEM certificate file (the chain may follow) of the ${port} port; with key set, the port serves TLS only.`, false),
     key: tlsField('text', `PEM private key file of ${port}.tls.cert; required when cert is set.`, false),
     client_cas: tlsField('text', `PEM CA bundle file; when set, clients of the ${port} port must present a certificate it verifies (mTLS).`, false),
     client: {
-      cert: client('PEM client certificate file presented when forwarding to other nodes (node-to-node mTLS).'),
+      cert: client(`PEM client certificate file presented when ${forwarding} (node-to-node mTLS).`),
       key: client('PEM key file of client.cert.'),
       root_cas: client('PEM CA bundle file verifying other nodes; empty: the system roots.'),
       insecure_skip_verify: client('Skip verifying other nodes (testing only).', 'bool'),

@@ -41,7 +41,10 @@ export interface PortTlsConfig {
   readonly clientCas: string;
 }
 
-/** Node-to-node client TLS (`proxy.tls.client`), used to forward to peers when the proxy port serves TLS. */
+/**
+ * Node-to-node client TLS: `proxy.tls.client` forwards requests to peers when the proxy port serves TLS,
+ * `admin.tls.client` serves `?forward=` to peers' admin ports when the admin port serves TLS.
+ */
 export interface PeerTlsConfig {
   readonly cert: string;
   readonly key: string;
@@ -135,7 +138,12 @@ export interface ServerConfig {
     /** Tenants with their own keys (`upstream.tenants`): IDs unique, each with auth on. */
     readonly tenants: readonly TenantConfig[];
   };
-  readonly admin: { readonly bindAddr: string; readonly advertiseAddr: string; readonly tls: PortTlsConfig; readonly auth: AuthConfig };
+  readonly admin: {
+    readonly bindAddr: string;
+    readonly advertiseAddr: string;
+    readonly tls: PortTlsConfig & { readonly client: PeerTlsConfig };
+    readonly auth: AuthConfig;
+  };
   /**
    * `nodeId` is never empty: when not configured it is `nodeIdPrefix` plus 7 random `[a-z0-9]` characters.
    * `join` lists the members to join (host or host:port, as written; empty: a new cluster); `joinTimeoutMs` is

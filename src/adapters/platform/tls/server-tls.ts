@@ -8,8 +8,9 @@ import { loadClientTls, loadServerTls, portTlsEnabled, type ClientTlsOptions, ty
 /**
  * The TLS material of a server node, each part present only when configured: the three ports' certificates
  * (with their client CA bundles), and the node-to-node client TLS used to forward to peers, which exists exactly
- * when the proxy port serves TLS (peers' proxy ports then serve TLS too: every node of a cluster agrees). All
- * parts reload together (`group`).
+ * when the proxy port serves TLS (peers' proxy ports then serve TLS too: every node of a cluster agrees). Likewise
+ * `adminPeer` (`admin.tls.client`), with which `?forward=` asks peers' admin ports, exists exactly when the admin
+ * port serves TLS. All parts reload together (`group`).
  */
 export interface ServerTls {
   readonly group: TlsReloadGroup;
@@ -17,6 +18,7 @@ export interface ServerTls {
   readonly upstream?: ReloadableTls<ServerTlsOptions>;
   readonly admin?: ReloadableTls<ServerTlsOptions>;
   readonly peer?: ReloadableTls<ClientTlsOptions>;
+  readonly adminPeer?: ReloadableTls<ClientTlsOptions>;
 }
 
 /** Seams for tests. */
@@ -42,10 +44,19 @@ export function loadServerTlsMaterial(config: ServerConfig, clock: Clock, log: L
   const proxy = port('proxy');
   const upstream = port('upstream');
   const admin = port('admin');
-  const peerConfig = config.proxy.tls.client;
-  const peer =
-    proxy === undefined
-      ? undefined
-      : group.add(new ReloadableTls({ name: 'proxy.tls.client', load: () => loadClientTls(peerConfig, 'proxy.tls.client', seams.readFile), ...common }));
-  return { group, ...(proxy && { proxy }), ...(upstream && { upstream }), ...(admin && { admin }), ...(peer && { peer }) };
+  const peerOf = (name: 'proxy' | 'admin') => {
+    const tls = config[name].tls;
+    if (!portTlsEnabled(tls)) return undefined;
+    return group.add(new ReloadableTls({ name: `${name}.tls.client`, load: () => loadClientTls(tls.client, `${name}.tls.client`, seams.readFile), ...common }));
+  };
+  const peer = peerOf('proxy');
+  const adminPeer = peerOf('admin');
+  return {
+    group,
+    ...(proxy && { proxy }),
+    ...(upstream && { upstream }),
+    ...(admin && { admin }),
+    ...(peer && { peer }),
+    ...(adminPeer && { adminPeer }),
+  };
 }

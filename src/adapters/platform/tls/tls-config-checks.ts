@@ -20,21 +20,28 @@ function checkPort(tls: PortTlsConfig, prefix: string): void {
 const skipVerifyWarning = (prefix: string, what: string): string =>
   `config: ${prefix}.insecure_skip_verify: ${what} certificates are not verified; use it for testing only`;
 
+/** The rules of one node-to-node client group (`<port>.tls.client`), used only when `<port>` serves TLS. */
+function checkPeer(tls: ServerConfig['proxy']['tls'], port: 'proxy' | 'admin', warnings: string[]): void {
+  const client = tls.client;
+  checkPair(client.cert, client.key, `${port}.tls.client`);
+  const clientSet = client.cert !== '' || client.rootCas !== '' || client.insecureSkipVerify || client.serverName !== '';
+  if (clientSet && tls.cert === '') {
+    warnings.push(`config: ${port}.tls.client: used only when the ${port} port serves TLS (${port}.tls.cert and ${port}.tls.key); ignored`);
+  } else if (client.insecureSkipVerify) warnings.push(skipVerifyWarning(`${port}.tls.client`, "other nodes'"));
+}
+
 /**
  * The TLS rules of a server configuration: for each port, `cert` and `key` together and `client_cas` only with
- * them; `proxy.tls.client.cert` and `.key` together. Adds a warning when `proxy.tls.client` is set without proxy
- * TLS (node-to-node TLS is used only when the proxy port serves TLS, as in Piko) and when it skips verification.
+ * them; `proxy.tls.client.cert` and `.key` together, and the same for `admin.tls.client`. Adds a warning when
+ * `proxy.tls.client` (`admin.tls.client`) is set without proxy (admin) TLS: node-to-node TLS is used only when
+ * that port serves TLS, as in Piko; and when it skips verification.
  */
 export function checkServerTls(config: ServerConfig, warnings: string[]): void {
   checkPort(config.proxy.tls, 'proxy.tls');
   checkPort(config.upstream.tls, 'upstream.tls');
   checkPort(config.admin.tls, 'admin.tls');
-  const client = config.proxy.tls.client;
-  checkPair(client.cert, client.key, 'proxy.tls.client');
-  const clientSet = client.cert !== '' || client.rootCas !== '' || client.insecureSkipVerify || client.serverName !== '';
-  if (clientSet && config.proxy.tls.cert === '') {
-    warnings.push('config: proxy.tls.client: used only when the proxy port serves TLS (proxy.tls.cert and proxy.tls.key); ignored');
-  } else if (client.insecureSkipVerify) warnings.push(skipVerifyWarning('proxy.tls.client', "other nodes'"));
+  checkPeer(config.proxy.tls, 'proxy', warnings);
+  checkPeer(config.admin.tls, 'admin', warnings);
 }
 
 const usesTls = (url: string): boolean => /^(https|wss):/i.test(url);

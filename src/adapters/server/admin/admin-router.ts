@@ -8,6 +8,7 @@ import express, {
 } from 'express';
 
 import type { Logger } from '../../../application/ports/logger.port.js';
+import type { ClientTlsSource } from '../../platform/tls/reloading-https-agent.js';
 import { createClusterStatusRouter, forwardInterceptor } from './cluster-status-router.js';
 import type { ClusterStatusSource } from './cluster-status.js';
 
@@ -42,6 +43,11 @@ export interface AdminDeps {
    * shapes and Piko's `?forward=<nodeID>` interceptor runs after `middleware` (see `createClusterStatusRouter`).
    */
   readonly cluster?: ClusterStatusSource;
+  /**
+   * Client TLS for `?forward=` to peers' admin ports (`admin.tls.client`): set when this node's admin port serves
+   * TLS, so that peers are asked over https; unset, they are asked over http.
+   */
+  readonly forwardTls?: ClientTlsSource;
 }
 
 /**
@@ -66,7 +72,7 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   for (const handler of deps.middleware ?? []) app.use(handler);
-  if (deps.cluster !== undefined) app.use(forwardInterceptor(deps.cluster));
+  if (deps.cluster !== undefined) app.use(forwardInterceptor(deps.cluster, deps.forwardTls === undefined ? {} : { peerTls: deps.forwardTls }));
   app.use(createAdminRouter(deps));
   if (deps.cluster !== undefined) app.use(createClusterStatusRouter(deps.cluster));
   for (const router of deps.routers ?? []) app.use(router);

@@ -1,4 +1,8 @@
 import express, { type RequestHandler, type Response, type Router } from 'express';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+import { ReloadingHttpsAgent, type ClientTlsSource } from '../../platform/tls/reloading-https-agent.js';
 
 import type { Node } from '../../../domain/node/node.js';
 import type { ClusterStatusSource, GossipNode } from './cluster-status.js';
@@ -75,14 +79,33 @@ export function createClusterStatusRouter(source: ClusterStatusSource): Router {
   return router;
 }
 
+/** How {@link forwardInterceptor} reaches other nodes' admin ports. */
+export interface ForwardOptions {
+  /**
+   * Client TLS for peers' admin ports (`admin.tls.client`), set when this node's admin port serves TLS: peers'
+   * admin ports then serve TLS too (every node of a cluster agrees), so they are asked over https with it.
+   */
+  readonly peerTls?: ClientTlsSource;
+  /** How long a peer has to answer in full before the request gets 504; default 10 s (Piko's). */
+  readonly timeoutMs?: number;
+}
+
+/** The largest answer relayed from a peer; a larger one gets 502 (admin answers are a few kilobytes). */
+const MAX_FORWARDED_BYTES = 32 * 1024 * 1024;
+
 /**
  * Piko's `?forward=<nodeID>` interceptor, run before every admin route: no `forward`, or the local node's ID,
  * serves the request here; an unknown node gets 404 `{"error":"node not found"}`; a known node is asked the same
- * path (without `forward`) on its admin address and its answer is relayed (502 when it cannot be reached, 504
- * after 10 s). The `Authorization` and `x-piko-authorization` headers are passed on, so the peer applies its own
- * admin auth.
+ * path (without `forward`) on its admin address, over https with `options.peerTls` when set, and its answer is
+ * relayed (502 when it cannot be reached, its certificate is refused or its answer is over 32 MiB; 504 after
+ * `options.timeoutMs`). The `Authorization` and `x-piko-authorization` headers are passed on, so the peer applies
+ * its own admin auth.
  */
-export function forwardInterceptor(source: ClusterStatusSource): RequestHandler {
+export function forwardInterceptor(source: ClusterStatusSource, options: ForwardOptions = {}): RequestHandler {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const tls = options.peerTls;
+  const agent = tls === undefined ? new HttpAgent() : new ReloadingHttpsAgent(tls);
+  const send = tls === undefined ? httpRequest : httpsRequest;
   return (req, res, next) => {
     const raw = req.query.forward;
     const forward = typeof raw === 'string' ? raw : Array.isArray(raw) ? String(raw[0] ?? '') : '';
@@ -95,23 +118,46 @@ export function forwardInterceptor(source: ClusterStatusSource): RequestHandler 
       notFound(res);
       return;
     }
-    const url = new URL(req.originalUrl, `http://${node.adminAddr}`);
+    const url = new URL(req.originalUrl, `${tls === undefined ? 'http' : 'https'}://${node.adminAddr}`);
     url.searchParams.delete('forward');
     const headers: Record<string, string> = {};
     for (const name of ['authorization', 'x-piko-authorization'] as const) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    fetch(url, { headers, signal: AbortSignal.timeout(10_000) }).then(
-      async (answer) => {
-        const body = Buffer.from(await answer.arrayBuffer());
-        res.status(answer.status).type(answer.headers.get('content-type') ?? 'application/json').send(body);
-      },
-      (err: unknown) => {
-        const timedOut = err instanceof Error && err.name === 'TimeoutError';
-        res.status(timedOut ? 504 : 502).json({ error: `node ${forward} did not answer: ${timedOut ? 'timeout' : 'unreachable'}` });
-      },
-    );
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      return true;
+    };
+    const fail = (why: 'timeout' | 'unreachable' | 'too large'): void => {
+      if (!settle()) return;
+      outgoing.destroy();
+      res.status(why === 'timeout' ? 504 : 502).json({ error: `node ${forward} did not answer: ${why}` });
+    };
+    const outgoing = send(url, { agent, headers }, (answer) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      answer.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_FORWARDED_BYTES) fail('too large');
+        else chunks.push(chunk);
+      });
+      answer.on('error', () => fail('unreachable'));
+      answer.on('end', () => {
+        if (!settle()) return;
+        res.status(answer.statusCode ?? 502).type(answer.headers['content-type'] ?? 'application/json').send(Buffer.concat(chunks));
+      });
+    });
+    const timer = setTimeout(() => fail('timeout'), timeoutMs);
+    outgoing.on('error', () => fail('unreachable'));
+    // The client went away first: stop asking the peer.
+    res.on('close', () => {
+      if (settle()) outgoing.destroy();
+    });
+    outgoing.end();
   };
 }
 

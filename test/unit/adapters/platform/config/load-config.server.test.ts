@@ -66,7 +66,7 @@ const DEFAULTS: ServerConfig = {
     tls: NO_TLS,
     tenants: [],
   },
-  admin: { bindAddr: ':8002', advertiseAddr: '', auth: NO_AUTH, tls: NO_TLS },
+  admin: { bindAddr: ':8002', advertiseAddr: '', auth: NO_AUTH, tls: { ...NO_TLS, client: NO_PEER_TLS } },
   cluster: {
     nodeId: 'abc1234',
     nodeIdPrefix: '',
@@ -193,7 +193,7 @@ const FULL: ServerConfig = {
     bindAddr: 'localhost:0',
     advertiseAddr: '10.0.0.1:9002',
     auth: { ...NO_AUTH, audience: 'piko-admin', jwks: { endpoint: 'https://idp.example.com/jwks.json', cacheTtlMs: 600_000, timeoutMs: 5_000 } },
-    tls: NO_TLS,
+    tls: { ...NO_TLS, client: NO_PEER_TLS },
   },
   cluster: {
     nodeId: 'node-a',

@@ -35,7 +35,12 @@ describe('TLS rules of the config loaders', () => {
       assert.equal(flags.kind, 'config');
       if (flags.kind !== 'config') return;
       assert.deepEqual(flags.config.upstream.tls, { cert: '/u.crt', key: '/u.key', clientCas: '' });
-      assert.deepEqual(flags.config.admin.tls, { cert: '/a.crt', key: '/a.key', clientCas: '' });
+      assert.deepEqual(flags.config.admin.tls, {
+        cert: '/a.crt',
+        key: '/a.key',
+        clientCas: '',
+        client: { cert: '', key: '', rootCas: '', insecureSkipVerify: false, serverName: '' },
+      });
     });
 
     for (const port of ['proxy', 'upstream', 'admin']) {
@@ -68,9 +73,37 @@ describe('TLS rules of the config loaders', () => {
       ]);
     });
 
-    it('accepts upstream.tls.client and admin.tls.client with a warning: Piko has them, nothing uses them', () => {
+    it('accepts upstream.tls.client with a warning: Piko has it, nothing uses it', () => {
       assert.deepEqual(serverWith('upstream:\n  tls:\n    client:\n      cert: /n.crt\n').warnings, [
         'config: upstream.tls.client.cert: accepted for Piko compatibility but not used by piko-ts yet; ignored',
+      ]);
+    });
+
+    it('takes admin.tls.client (for ?forward= to peers) from YAML, flags and variables', () => {
+      const yaml = 'admin:\n  tls:\n    cert: /a.crt\n    key: /a.key\n    client:\n      cert: /n.crt\n      key: /n.key\n      root_cas: /ca.pem\n      server_name: node.internal\n';
+      const { config, warnings } = serverWith(yaml);
+      assert.deepEqual(config.admin.tls.client, { cert: '/n.crt', key: '/n.key', rootCas: '/ca.pem', insecureSkipVerify: false, serverName: 'node.internal' });
+      assert.deepEqual(warnings, []);
+      const flags = loadServerConfig(['--admin.tls.client.root-cas', '/ca.pem', '--admin.tls.cert', '/a.crt', '--admin.tls.key', '/a.key'], { PIKO_ADMIN_TLS_CLIENT_SERVER_NAME: 'n' });
+      assert.equal(flags.kind, 'config');
+      if (flags.kind !== 'config') return;
+      assert.equal(flags.config.admin.tls.client.rootCas, '/ca.pem');
+      assert.equal(flags.config.admin.tls.client.serverName, 'n');
+    });
+
+    it('needs admin.tls.client.cert and key together', () => {
+      throwsConfig(
+        () => serverWith('admin:\n  tls:\n    cert: /a.crt\n    key: /a.key\n    client:\n      key: /n.key\n'),
+        'config: admin.tls.client.cert: is required when admin.tls.client.key is set',
+      );
+    });
+
+    it('warns that admin.tls.client is ignored without admin TLS, and when it skips verification', () => {
+      assert.deepEqual(serverWith('admin:\n  tls:\n    client:\n      root_cas: /ca.pem\n').warnings, [
+        'config: admin.tls.client: used only when the admin port serves TLS (admin.tls.cert and admin.tls.key); ignored',
+      ]);
+      assert.deepEqual(serverWith('admin:\n  tls:\n    cert: /a.crt\n    key: /a.key\n    client:\n      insecure_skip_verify: true\n').warnings, [
+        "config: admin.tls.client.insecure_skip_verify: other nodes' certificates are not verified; use it for testing only",
       ]);
     });
   });
