@@ -16,10 +16,10 @@ describe('a node restarted with the same node ID', { timeout: 90_000 }, () => {
 
   it(
     'is listed by its peers without the endpoints of its previous life',
-    // node-a used to list node-b's new life with its previous life's endpoint in most runs; a member back from
-    // `left` now shows no endpoints until its new life's state arrives. One run in eight still failed after the
-    // fix, cause not found yet: kept as todo so it is seen without failing the suite.
-    { todo: 'rare (1 run in 8 after the fix): a window where the new life is listed with a stale endpoint remains' },
+    // node-a used to list node-b's new life with its previous life's endpoint in most runs. A member back from
+    // `left` first showed no endpoints until any state change (1 failure in 8 runs remained); now until its state
+    // epoch differs from the one it left with (0 failures in 12 runs). Kept todo until it has run longer.
+    { todo: 'was rare (1 run in 8); 0 in 12 since the epoch rule: kept todo until it has run longer' },
     async () => {
       const service = await startService((req, res) => res.end(`svc ${req.url}`));
       try {

@@ -14,7 +14,7 @@ import type { DatagramBound } from './datagram-socket.js';
 import { GossipClusterStatus } from './gossip-cluster-status.js';
 import type { GossipTrafficStats } from './gossip-telemetry.js';
 import type { JoinResult } from './join-loop.js';
-import type { GossipEvent } from './protocol/events.js';
+import type { GossipEvent, MemberView } from './protocol/events.js';
 import type { MemberStatus } from './protocol/messages.js';
 import { endpointKey, endpointValue, NODE_STATE_KEYS, readNodeRecord } from './protocol/node-record.js';
 import { UdpGossipShell, type GossipView, type UdpGossipShellOptions } from './udp-gossip-shell.js';
@@ -77,11 +77,13 @@ export class GossipClusterMembership implements ClusterMembership {
   readonly #endpoints = new Map<EndpointId, number>();
   readonly #remote = new Map<NodeId, Node>();
   /**
-   * Members back from `left`: a node that left never returns in the same life, so this is a restart under the
-   * same ID, and the state still held is its previous life's. Its endpoints are hidden until its new life's
-   * state arrives, so that no request is sent to a node for endpoints it no longer holds.
+   * The state epoch each member held when it left. A node that left never returns in the same life, so a member
+   * back from `left` is a restart under the same ID: while the state held for it is still of that epoch (its
+   * previous life's), its endpoints are hidden, so that no request is sent to a node for endpoints it no longer
+   * holds. A new life's state always comes under another epoch (peers tell a restarted node to move above the
+   * epoch they hold), so the first state of the new life shows them again, and nothing else does.
    */
-  readonly #newLife = new Set<NodeId>();
+  readonly #leftEpoch = new Map<NodeId, number>();
   readonly #listeners = new Set<(snapshot: ClusterSnapshot) => void>();
   #self: LocalNodeInfo | undefined;
   #localStatus: NodeStatus = 'active';
@@ -234,19 +236,24 @@ export class GossipClusterMembership implements ClusterMembership {
   #onEvents(events: readonly GossipEvent[]): void {
     if (this.#frozen) return;
     const ids = new Set<string>();
-    const stateChanged = new Set<string>();
     for (const e of events) {
       if (e.type === 'member-added' || e.type === 'member-status') ids.add(e.member.id);
       else if (e.type === 'member-removed' || e.type === 'state-changed') ids.add(e.id);
-      if (e.type === 'state-changed') stateChanged.add(e.id);
-      if (e.type === 'member-status' && e.previous === 'left' && e.member.status !== 'left') this.#newLife.add(asNodeId(e.member.id));
-      if (e.type === 'member-removed') this.#newLife.delete(asNodeId(e.id));
+      if (e.type === 'member-status' && e.member.status === 'left') this.#leftEpoch.set(asNodeId(e.member.id), e.member.stateEpoch);
+      if (e.type === 'member-removed') this.#leftEpoch.delete(asNodeId(e.id));
     }
-    // New state from a member back from `left` is its new life's: show its endpoints again.
-    for (const id of stateChanged) this.#newLife.delete(asNodeId(id));
     let changed = false;
     for (const id of ids) if (id !== this.localNodeId && this.#refresh(asNodeId(id))) changed = true;
     if (changed) this.#changed();
+  }
+
+  /** True while the state held for a member back from `left` is still its previous life's (see `#leftEpoch`). */
+  #previousLife(id: NodeId, member: MemberView): boolean {
+    const epoch = this.#leftEpoch.get(id);
+    if (epoch === undefined || member.status === 'left') return false;
+    if (member.stateEpoch === epoch) return true;
+    this.#leftEpoch.delete(id);
+    return false;
   }
 
   /** Recomputes one remote node from the machine; true when what the snapshot shows of it changed. */
@@ -263,7 +270,7 @@ export class GossipClusterMembership implements ClusterMembership {
       status: STATUS_OF[member.status],
       proxyAddr: record.proxyAddr as string,
       adminAddr: record.adminAddr as string,
-      endpoints: this.#newLife.has(id) ? new Map() : (record.endpoints as ReadonlyMap<EndpointId, number>),
+      endpoints: this.#previousLife(id, member) ? new Map() : (record.endpoints as ReadonlyMap<EndpointId, number>),
     };
     if (before !== undefined && sameNode(before, node)) return false;
     this.#remote.set(id, node);
