@@ -3,30 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { dial, listen, serveHttp, type EndpointListener } from '../../src/adapters/client/sdk/sdk.js';
 import type { ServerNode } from '../../src/main/create-server.js';
 import { hostPort, startInProcessNode } from '../support/cluster/in-process-node.js';
-import { FakeClusterMembership } from '../support/fakes/fake-cluster-membership.js';
+import { FakeClusterMembership, mirrorMemberships } from '../support/fakes/fake-cluster-membership.js';
 import { asNodeId } from '../../src/domain/node/node.js';
 import { fetchRaw } from '../support/http.js';
 import { spawnNode, CLI_JS } from '../support/processes.js';
-
-/**
- * Two real nodes in this process whose fake memberships mirror each other: each lists the other with the
- * endpoints it publishes. Routing between them is the product's (dispatch, forwarder, hop marker); only the
- * gossip is faked.
- */
-function mirror(a: FakeClusterMembership, b: FakeClusterMembership): void {
-  const key = (m: FakeClusterMembership): string => JSON.stringify([m.localNode.proxyAddr, m.localNode.status, [...m.localNode.endpoints]]);
-  const copy = (from: FakeClusterMembership, to: FakeClusterMembership): void => {
-    let last = '';
-    from.onChange(() => {
-      // Only a change of `from`'s own node is copied (a change of its view of `to` would echo back and forth).
-      if (from.snapshot().local === undefined || key(from) === last) return;
-      last = key(from);
-      to.remoteNodes = [from.localNode];
-    });
-  };
-  copy(a, b);
-  copy(b, a);
-}
 
 describe('two in-process nodes sharing a fake membership (one hop at most)', () => {
   const memA = new FakeClusterMembership(asNodeId('node-a'));
@@ -37,7 +17,7 @@ describe('two in-process nodes sharing a fake membership (one hop at most)', () 
   const seen: Array<Record<string, string | string[] | undefined>> = [];
 
   before(async () => {
-    mirror(memA, memB);
+    mirrorMemberships(memA, memB);
     a = (await startInProcessNode('node-a', { membership: memA })).node;
     b = (await startInProcessNode('node-b', { membership: memB })).node;
     listeners.push(

@@ -7,28 +7,13 @@ import type { ServerNode } from '../../../src/main/create-server.js';
 import { signHop } from '../../../src/adapters/server/proxy/auth-hop.js';
 import { createHmac } from 'node:crypto';
 import { hostPort, startInProcessNode } from '../../support/cluster/in-process-node.js';
-import { FakeClusterMembership } from '../../support/fakes/fake-cluster-membership.js';
+import { FakeClusterMembership, mirrorMemberships } from '../../support/fakes/fake-cluster-membership.js';
 import type { InMemoryLogger } from '../../support/fakes/in-memory-logger.js';
 import { fetchRaw } from '../../support/http.js';
 import { credentialHeaders, tryWebSocket } from '../../support/security/auth-fixture.js';
 import { nowS, signHmac } from '../../support/security/tokens.js';
 
 const SECRET = 'cluster-auth-secret-of-32-bytes-or-more';
-
-/** Each fake membership lists the other node with the endpoints it publishes (gossip faked, routing real). */
-function mirror(a: FakeClusterMembership, b: FakeClusterMembership): void {
-  const key = (m: FakeClusterMembership): string => JSON.stringify([m.localNode.proxyAddr, m.localNode.status, [...m.localNode.endpoints]]);
-  const copy = (from: FakeClusterMembership, to: FakeClusterMembership): void => {
-    let last = '';
-    from.onChange(() => {
-      if (from.snapshot().local === undefined || key(from) === last) return;
-      last = key(from);
-      to.remoteNodes = [from.localNode];
-    });
-  };
-  copy(a, b);
-  copy(b, a);
-}
 
 /**
  * Two nodes with proxy and upstream auth; the agent is on node A, clients call node B, which forwards once to A.
@@ -54,7 +39,7 @@ for (const mode of ['hop proof', 'token handed on'] as const) {
     const token = (endpoints: string[]) => signHmac(SECRET, { exp: nowS(600), piko: { endpoints } });
 
     before(async () => {
-      mirror(memA, memB);
+      mirrorMemberships(memA, memB);
       ({ node: a, log: logA } = await startInProcessNode('node-a', { membership: memA }, flags));
       ({ node: b } = await startInProcessNode('node-b', { membership: memB }, flags));
       const url = `http://${hostPort(a.addresses.upstream)}`;

@@ -10,7 +10,7 @@ import { dial, listen, serveHttp, type EndpointListener } from '../../../src/ind
 import { asNodeId } from '../../../src/domain/node/node.js';
 import type { ServerNode } from '../../../src/main/create-server.js';
 import { hostPort, startInProcessNode } from '../../support/cluster/in-process-node.js';
-import { FakeClusterMembership } from '../../support/fakes/fake-cluster-membership.js';
+import { FakeClusterMembership, mirrorMemberships } from '../../support/fakes/fake-cluster-membership.js';
 import { DialError, dialWebSocket } from '../../../src/adapters/client/ws-upstream-dialer.js';
 import { fetchRaw, startService } from '../../support/http.js';
 import { startAgent, startServer, type Proc, type ServerProc } from '../../support/processes.js';
@@ -178,21 +178,6 @@ describe('tenants', () => {
   });
 });
 
-/** Each fake membership lists the other node with the endpoint keys it publishes (gossip faked, routing real). */
-function mirror(a: FakeClusterMembership, b: FakeClusterMembership): void {
-  const key = (m: FakeClusterMembership): string => JSON.stringify([m.localNode.proxyAddr, m.localNode.status, [...m.localNode.endpoints]]);
-  const copy = (from: FakeClusterMembership, to: FakeClusterMembership): void => {
-    let last = '';
-    from.onChange(() => {
-      if (from.snapshot().local === undefined || key(from) === last) return;
-      last = key(from);
-      to.remoteNodes = [from.localNode];
-    });
-  };
-  copy(a, b);
-  copy(b, a);
-}
-
 /**
  * Two nodes: tenant A's `web` and `echo` and the default tenant's `web` are on node A; clients call node B, which
  * forwards once to A carrying the tenant, with a hop proof bound to the tenant's key or the client's token handed on.
@@ -216,7 +201,7 @@ for (const mode of ['hop proof', 'token handed on'] as const) {
       const config = join(dir, 'server.yaml');
       writeFileSync(config, `upstream:\n  tenants:\n    - id: tenant-a\n      auth: { hmac_secret_key: ${SECRET} }\n`);
       const flags = ['--config.path', config, ...(mode === 'hop proof' ? ['--cluster.gossip.secret-key', 'gossip-key'] : [])];
-      mirror(memA, memB);
+      mirrorMemberships(memA, memB);
       ({ node: a } = await startInProcessNode('node-a', { membership: memA }, flags));
       ({ node: b } = await startInProcessNode('node-b', { membership: memB }, flags));
       token = await signHmac(SECRET, { exp: nowS(600), piko: { endpoints: ['web', 'echo'] } });

@@ -100,3 +100,22 @@ export class FakeClusterMembership implements ClusterMembership {
     for (const l of [...this.#listeners]) l(this.#snapshot);
   }
 }
+
+/**
+ * Joins two fake memberships as a two-node cluster whose gossip is faked and routing real: each lists the other
+ * node as it publishes itself (address, status, endpoints). Only a change of a node's own entry is copied, so a
+ * change of its view of the other never echoes back and forth.
+ */
+export function mirrorMemberships(a: FakeClusterMembership, b: FakeClusterMembership): void {
+  const key = (m: FakeClusterMembership): string => JSON.stringify([m.localNode.proxyAddr, m.localNode.status, [...m.localNode.endpoints]]);
+  const copy = (from: FakeClusterMembership, to: FakeClusterMembership): void => {
+    let last = '';
+    from.onChange(() => {
+      if (from.snapshot().local === undefined || key(from) === last) return;
+      last = key(from);
+      to.remoteNodes = [from.localNode];
+    });
+  };
+  copy(a, b);
+  copy(b, a);
+}

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { Cancel } from '../../../application/ports/clock.port.js';
 import { AcceptBacklog } from './accept-backlog.js';
 import { FrameDecoder } from './codec.js';
 import { MuxGoAwayError, MuxProtocolError, MuxSessionClosedError, MuxStreamLimitError, MuxTimeoutError } from './errors.js';
@@ -10,6 +9,7 @@ import { Pings } from './pings.js';
 import { resolveSessionOptions, type MuxSessionOptions, type SessionSettings } from './session-options.js';
 import type { MuxStreamHost } from './stream-host.js';
 import { MuxStream } from './stream.js';
+import { endTransport } from './transport-end.js';
 
 export type { MuxSessionOptions } from './session-options.js';
 
@@ -22,9 +22,6 @@ export interface MuxSessionEvents {
   /** The session ended, once: transport end or error, protocol error, keepalive timeout or `close()`. */
   close: [error?: Error];
 }
-
-/** How long a closed session waits for its transport to flush before destroying it. */
-const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
 
 /**
  * A yamux session over one byte transport (a `Duplex`, typically a WebSocket stream), wire-compatible with
@@ -77,7 +74,6 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    */
   #goAwaySeen = false;
   #remoteGoAway = false;
-  #flushTimeoutCancel: Cancel | undefined;
 
   /**
    * Starts a session on `transport`, which must be an open byte stream; the session reads it from now on and
@@ -394,19 +390,6 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     transport.off('data', this.#transportOnData);
     transport.off('drain', this.#transportOnDrain);
     // The 'error' listener stays so a late transport error cannot become an uncaught exception.
-    if (transport.destroyed) return;
-    if (flush && transport.writable) {
-      transport.once('finish', () => {
-        this.#flushTimeoutCancel?.();
-        transport.destroy();
-      });
-      // A transport closed without finishing (its peer went away) needs no flush deadline: an armed timer would
-      // only keep the process alive for TRANSPORT_FLUSH_TIMEOUT_MS.
-      transport.once('close', () => this.#flushTimeoutCancel?.());
-      this.#flushTimeoutCancel = this.#settings.clock.schedule(TRANSPORT_FLUSH_TIMEOUT_MS, () => transport.destroy());
-      transport.end();
-    } else {
-      transport.destroy();
-    }
+    endTransport(transport, this.#settings.clock, flush);
   }
 }
