@@ -4,19 +4,19 @@ import { availableParallelism, cpus, release } from 'node:os';
 import { join, relative } from 'node:path';
 import { Fixtures, SkipError, firstLine } from './lib/fixtures.js';
 import { pickLoadGenerator } from './lib/load.js';
-import { USAGE, parseOptions } from './lib/options.js';
+import { USAGE, parseOptions, variantNote } from './lib/options.js';
 import { Managed, ROOT, fdLimits, runTool, which } from './lib/proc.js';
 import { markdown, remarks, svgChart, tables, textTable, type Meta } from './lib/report.js';
 import { HTTP_COMPARED, addRoundRatios, checkTargets, summarize, type Round } from './lib/summary.js';
 import { outcome, type Options, type Outcome, type Scenario } from './lib/types.js';
 import { bulk } from './scenarios/bulk.js';
 import { cluster } from './scenarios/cluster.js';
-import { direct, forwardHttp, forwardHttpVariant, nginx, nodeProxy, tunnelHttp, tunnelHttpVariant } from './scenarios/http.js';
+import { direct, forwardHttp, nginx, nodeProxy, tunnelHttp, variantScenarios } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
 import { tunnelTcp } from './scenarios/tcp.js';
 
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries(
-  [direct, nginx, nodeProxy, tunnelHttp, tunnelHttpVariant, forwardHttp, forwardHttpVariant, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
+  [direct, nginx, nodeProxy, tunnelHttp, forwardHttp, ...variantScenarios, tunnelTcp, bulk, idle, cluster].map((s) => [s.id, s]),
 );
 
 /** The progress line on stderr: rewritten in place on a terminal, one line per step otherwise. */
@@ -102,7 +102,8 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
     ids = ['direct', ...ids];
     general.push('direct added: the HTTP ratios are taken against it in the same round');
   }
-  if (opts.variantFlags.length > 0) general.push(`the +flags scenarios run on a second server, agent and forward started with: node ${opts.variantFlags.join(' ')}`);
+  const vNote = variantNote(opts);
+  if (vNote !== undefined) general.push(vNote);
   for (const n of general) progress.log(`note: ${n}`);
 
   const rounds: Round[] = [];
@@ -126,7 +127,7 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
   progress.done();
 
   const summary = summarize(rounds, ids);
-  const targets = checkTargets(summary, opts.idleUpstreams, opts.connections);
+  const targets = checkTargets(summary, opts.idleUpstreams, opts.connections, opts.bulkMiB);
   const commit = git(['rev-parse', '--short', 'HEAD']) ?? 'unknown';
   const meta: Meta = {
     date: new Date().toISOString(),
@@ -190,7 +191,7 @@ if (opts === undefined) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-fixtures = new Fixtures(opts.productDir, opts.variantFlags);
+fixtures = new Fixtures(opts.productDir, opts.variantFlags, opts.variantDir);
 main(opts, fixtures, progress).then(
   () => shutdown(0),
   (err: unknown) => {

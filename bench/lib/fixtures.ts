@@ -176,7 +176,7 @@ export class Fixtures {
   private upstreamP: Lazy<Upstream>;
   private nodeProxyP: Lazy<{ proc: Managed; port: number }>;
   private nginxP: Lazy<{ proc: Managed; port: number; workers: number[] }>;
-  /** Keyed by variant: false for the plain processes, true for those started with `variantFlags`. */
+  /** Keyed by variant: false for the plain processes, true for the variant's (`variantFlags`, `variantDir`). */
   private readonly serverP = new Map<boolean, Promise<ServerNode>>();
   private readonly httpTunnelP = new Map<boolean, Promise<HttpTunnel>>();
   private tcpTunnelP: Lazy<TcpTunnel>;
@@ -186,14 +186,22 @@ export class Fixtures {
   /**
    * @param variantFlags Node flags of the variant's server, agent and forward (an experiment measured against
    *   the plain processes in the same rounds); the variant fixtures get their own server.
+   * @param variantDir Where the variant's entry points are when they come from another build (a baseline to
+   *   compare with); the product's directory when undefined.
    */
   constructor(
     readonly productDir: string = DEFAULT_PRODUCT_DIR,
     readonly variantFlags: readonly string[] = [],
+    readonly variantDir?: string,
   ) {}
 
   private flags(variant: boolean): readonly string[] {
     return variant ? this.variantFlags : [];
+  }
+
+  /** The build the plain or the variant processes start from. */
+  private dir(variant: boolean): string {
+    return variant ? (this.variantDir ?? this.productDir) : this.productDir;
   }
 
   /** Process names of the variant get `-v`, so the tables tell them apart and still see their role. */
@@ -254,7 +262,7 @@ export class Fixtures {
   /** The server node shared by the HTTP, bulk and TCP scenarios (and another one for the variant's). */
   server(variant = false): Promise<ServerNode> {
     return this.lazy(this.serverP, variant, () =>
-      startServer(Fixtures.named('server', variant), this.productDir, { nodeFlags: this.flags(variant) }),
+      startServer(Fixtures.named('server', variant), this.dir(variant), { nodeFlags: this.flags(variant) }),
     );
   }
 
@@ -262,7 +270,7 @@ export class Fixtures {
     return this.lazy(this.httpTunnelP, variant, async () => {
       const up = await this.upstream();
       const server = await this.server(variant);
-      const agent = await startAgent(Fixtures.named('agent-http', variant), this.productDir, [
+      const agent = await startAgent(Fixtures.named('agent-http', variant), this.dir(variant), [
         'http', EP_HTTP, String(up.httpPort),
         '--connect.url', `http://${server.upstreamAddr}`,
         '--access-log.disable',
@@ -280,13 +288,13 @@ export class Fixtures {
     return this.lazy(this.l4HttpTunnelP, variant, async () => {
       const up = await this.upstream();
       const server = await this.server(variant);
-      const agent = await startAgent(Fixtures.named('agent-l4', variant), this.productDir, [
+      const agent = await startAgent(Fixtures.named('agent-l4', variant), this.dir(variant), [
         'tcp', EP_L4_HTTP, `127.0.0.1:${up.httpPort}`,
         '--connect.url', `http://${server.upstreamAddr}`,
         '--log.level', 'warn',
         '--log.subsystems', 'main',
       ], this.flags(variant));
-      const fwd = await startForward(Fixtures.named('forward-l4', variant), this.productDir, EP_L4_HTTP, server.proxyAddr, this.flags(variant));
+      const fwd = await startForward(Fixtures.named('forward-l4', variant), this.dir(variant), EP_L4_HTTP, server.proxyAddr, this.flags(variant));
       const problem = await pollGet(`http://127.0.0.1:${fwd.port}/`, {}, { status: 200, bytes: 1024 }, 10_000);
       if (problem !== undefined) throw new SkipError(`forward's port does not answer 200 with 1 KiB: ${problem}`);
       return { server, agent, forward: fwd.proc, forwardPort: fwd.port };

@@ -34,6 +34,8 @@ export const USAGE = `Usage: piko-ts bench [options]   (from a checkout: npm run
   --cluster-sizes LIST  cluster sizes the propagation is measured at, 2 to 20 nodes (default 3,10)
   --variant-flags F     Node flags of an experiment, e.g. --variant-flags=--max-semi-space-size=32: tunnel-http and
                           forward-http also run as <id>+flags on processes started with them, in the same rounds
+  --variant-dist DIR    another build (server.js, agent.js, forward.js) for the experiment's processes, e.g. a
+                          baseline: the twins are then named <id>+variant (with or without --variant-flags)
   --out DIR             where results go (default bench/results)
   --dist DIR            where server.js, agent.js and forward.js are (default dist/main)
   -h, --help            this text
@@ -74,13 +76,43 @@ export function expandScenarios(list: string): string[] {
   return SCENARIO_IDS.filter((id) => wanted.has(id));
 }
 
-/** The scenarios that get a `+flags` twin when --variant-flags is given. */
+/** The scenarios that get a twin when there is a variant (--variant-flags or --variant-dist). */
 export const VARIANT_OF = ['tunnel-http', 'forward-http'] as const;
 
-/** Adds `<id>+flags` right after each of {@link VARIANT_OF} when there is a variant. */
-function withVariants(ids: readonly string[], variant: boolean): string[] {
-  if (!variant) return [...ids];
-  return ids.flatMap((id) => ((VARIANT_OF as readonly string[]).includes(id) ? [id, `${id}+flags`] : [id]));
+/** Suffixes of the twins: `+flags` when only Node flags differ, `+variant` when another build runs them. */
+export const VARIANT_SUFFIXES = ['+flags', '+variant'] as const;
+
+/**
+ * The suffix of the variant's scenarios: `+flags` when the variant differs only by Node flags, `+variant` when it
+ * runs another build (--variant-dist), or undefined when there is no variant.
+ */
+export function variantSuffix(variantFlags: readonly string[], variantDir: string | undefined): '+flags' | '+variant' | undefined {
+  if (variantDir !== undefined) return '+variant';
+  return variantFlags.length > 0 ? '+flags' : undefined;
+}
+
+/** The plain scenario a twin is measured against (`tunnel-http` for `tunnel-http+variant`), or undefined. */
+export function variantBase(id: string): string | undefined {
+  const suffix = VARIANT_SUFFIXES.find((x) => id.endsWith(x));
+  return suffix === undefined ? undefined : id.slice(0, -suffix.length);
+}
+
+/**
+ * The line the report prints about the variant: which build and which Node flags its processes ran, against
+ * which plain build; undefined when there is no variant.
+ */
+export function variantNote(opts: Pick<Options, 'productDir' | 'variantFlags' | 'variantDir'>): string | undefined {
+  const suffix = variantSuffix(opts.variantFlags, opts.variantDir);
+  if (suffix === undefined) return undefined;
+  const flags = opts.variantFlags.length > 0 ? `node ${opts.variantFlags.join(' ')}` : 'no extra Node flags';
+  const dir = opts.variantDir ?? opts.productDir;
+  return `the ${suffix} scenarios run on a second server, agent and forward from ${dir} with ${flags}; the plain ones from ${opts.productDir}`;
+}
+
+/** Adds `<id><suffix>` right after each of {@link VARIANT_OF} when there is a variant. */
+function withVariants(ids: readonly string[], suffix: string | undefined): string[] {
+  if (suffix === undefined) return [...ids];
+  return ids.flatMap((id) => ((VARIANT_OF as readonly string[]).includes(id) ? [id, `${id}${suffix}`] : [id]));
 }
 
 /** Parses argv (without node and the script); throws with a message on a bad option. Returns undefined for --help. */
@@ -103,7 +135,7 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
   }
   const known = [
     'scenarios', 'duration', 'connections', 'repetitions', 'warmup', 'idle-upstreams', 'idle-hold', 'bulk-count', 'bulk-size', 'load-gen', 'out', 'dist',
-    'cluster-trials', 'cluster-kills', 'cluster-sizes', 'variant-flags',
+    'cluster-trials', 'cluster-kills', 'cluster-sizes', 'variant-flags', 'variant-dist',
   ];
   for (const k of raw.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const durationS = parseDuration(raw.get('duration') ?? '5s');
@@ -115,9 +147,13 @@ export function parseOptions(argv: readonly string[]): Options | undefined {
   const variantFlags = (raw.get('variant-flags') ?? '').split(/\s+/).filter(Boolean);
   const bad = variantFlags.find((f) => !/^--[a-z][a-z0-9-]*(=\S+)?$/.test(f));
   if (bad !== undefined) throw new Error(`--variant-flags takes Node flags such as --max-semi-space-size=32, not ${bad}`);
+  const variantDistRaw = raw.get('variant-dist');
+  if (variantDistRaw !== undefined && variantDistRaw.trim() === '') throw new Error('--variant-dist needs a directory');
+  const variantDir = variantDistRaw === undefined ? undefined : resolve(variantDistRaw);
   return {
-    scenarios: withVariants(expandScenarios(raw.get('scenarios') ?? 'all'), variantFlags.length > 0),
+    scenarios: withVariants(expandScenarios(raw.get('scenarios') ?? 'all'), variantSuffix(variantFlags, variantDir)),
     variantFlags,
+    ...(variantDir !== undefined ? { variantDir } : {}),
     durationS,
     connections: positiveInt('--connections', raw.get('connections') ?? '50'),
     repetitions: positiveInt('--repetitions', raw.get('repetitions') ?? '3'),

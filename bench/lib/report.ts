@@ -1,5 +1,6 @@
 import { clusterTables } from './cluster-report.js';
 import { mibText, peakRssByRole, rssRows } from './rss.js';
+import { variantBase } from './options.js';
 import type { ScenarioSummary, Spread, TargetResult } from './summary.js';
 
 /** Run facts recorded with every result. */
@@ -53,7 +54,7 @@ function spread(s: Spread | undefined, digits = 2): string {
   return s.n > 1 && s.min !== s.max ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : num(s.median, digits);
 }
 
-const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-http+flags', 'forward-http', 'forward-http+flags'];
+const HTTP_IDS = ['direct', 'nginx', 'node-proxy', 'tunnel-http', 'tunnel-http+flags', 'tunnel-http+variant', 'forward-http', 'forward-http+flags', 'forward-http+variant'];
 
 /** The tables every report shows, as header and rows, for text and Markdown alike. */
 export function tables(
@@ -125,18 +126,19 @@ export function tables(
       rows: rss,
     });
   }
-  const variants = Object.keys(summary).filter((id) => id.endsWith('+flags'));
+  const variants = Object.keys(summary).filter((id) => variantBase(id) !== undefined);
   if (variants.length > 0) {
+    const suffixes = [...new Set(variants.map((id) => id.slice((variantBase(id) ?? '').length)))].join(', ');
     out.push({
-      title: 'Experiment: the +flags processes against the plain ones, same rounds (ratio within each round; median (min–max))',
-      headers: ['scenario', 'rps × plain', 'CPU/req × plain', 'peak RSS plain (server/agent/forward)', 'peak RSS +flags'],
+      title: `Experiment: the ${suffixes} processes against the plain ones, same rounds (ratio within each round; median (min–max)); RSS in MiB`,
+      headers: ['scenario', 'rps × plain', 'CPU/req × plain', 'p50@1 × plain', 'peak RSS plain (server/agent/forward)', 'peak RSS variant'],
       rows: variants.map((id) => {
         const v = summary[id] as ScenarioSummary;
         const roles = (s: ScenarioSummary | undefined): string => {
           const by = peakRssByRole(s?.peakRss ?? {});
           return [by.server, by.agent, by.forward].filter((b) => b !== undefined).map(mibText).join(' / ') || '–';
         };
-        return [id, spread(v.metrics.rpsVsBase, 3), spread(v.metrics.cpuVsBase, 3), roles(summary[id.slice(0, -'+flags'.length)]), roles(v)];
+        return [id, spread(v.metrics.rpsVsBase, 3), spread(v.metrics.cpuVsBase, 3), spread(v.metrics.p50VsBase1c, 3), roles(summary[variantBase(id) ?? '']), roles(v)];
       }),
     });
   }
@@ -147,7 +149,7 @@ export function tables(
       headers: ['measure', 'value', 'target', 'result'],
       rows: targets.map((t) => [
         t.measure,
-        t.value === undefined ? '–' : `${num(t.value, t.unit === 'ms' ? 3 : 2)} ${t.unit}`,
+        t.value === undefined ? '–' : `${num(t.value, t.unit === '×' ? 3 : 1)} ${t.unit}`,
         t.target,
         // The reason is in the notes below the tables.
         t.result !== 'n/a' ? t.result : (t.why?.startsWith('skipped') ? 'skipped' : t.why?.startsWith('error') ? 'error' : 'n/a'),
@@ -203,10 +205,10 @@ export function svgChart(meta: Meta, summary: Record<string, ScenarioSummary>): 
   };
   pick('nginx', 'rpsRatio', 'nginx: rps, 1 KiB');
   pick('node-proxy', 'rpsRatio', 'node-proxy: rps, 1 KiB');
-  pick('tunnel-http', 'rpsRatio', 'tunnel: rps, 1 KiB', 0.24);
+  pick('tunnel-http', 'rpsRatio', 'tunnel: rps, 1 KiB', 0.4);
   pick('forward-http', 'rpsRatio', 'forward: HTTP (L4), 1 KiB', 0.5);
-  pick('bulk', 'ratio', `tunnel: ${String(meta.options.bulkMiB ?? 100)} MiB download`);
-  pick('tunnel-tcp', 'ratio', 'forward: TCP stream');
+  pick('bulk', 'ratio', `tunnel: ${String(meta.options.bulkMiB ?? 100)} MiB download`, 0.3);
+  pick('tunnel-tcp', 'ratio', 'forward: TCP stream', 0.3);
   pick('tunnel-tcp', 'iperfRatio', 'forward: iperf3');
 
   const left = 190;

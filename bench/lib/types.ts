@@ -25,9 +25,15 @@ export interface Options {
   readonly productDir: string;
   /**
    * Node flags of an experiment (such as `--max-semi-space-size=32`): when set, `tunnel-http` and
-   * `forward-http` also run as `<id>+flags` on a second server, agent and forward started with them.
+   * `forward-http` also run as `<id>+flags` (`<id>+variant` with {@link variantDir}) on a second server, agent
+   * and forward started with them.
    */
   readonly variantFlags: readonly string[];
+  /**
+   * Another build's entry points (`--variant-dist`) for the variant's server, agent and forward, such as a
+   * baseline to compare the working build with; the twins are then named `<id>+variant`.
+   */
+  readonly variantDir?: string;
 }
 
 /** What a scenario gets to run one repetition. */

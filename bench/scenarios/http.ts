@@ -114,14 +114,12 @@ export const nodeProxy: Scenario = {
   },
 };
 
-/** Suffix of the scenarios that run on the variant's processes (started with `--variant-flags`). */
-export const VARIANT_SUFFIX = '+flags';
-
 /** The product: proxy port → yamux stream over the agent's WebSocket → agent → upstream. */
-function tunnelHttpScenario(variant: boolean): Scenario {
+function tunnelHttpScenario(suffix: string): Scenario {
+  const variant = suffix !== '';
   return {
-    id: `tunnel-http${variant ? VARIANT_SUFFIX : ''}`,
-    title: `Tunnel, HTTP: client → server → agent → upstream${variant ? ' (variant Node flags)' : ''}`,
+    id: `tunnel-http${suffix}`,
+    title: `Tunnel, HTTP: client → server → agent → upstream${variant ? ' (the variant)' : ''}`,
     async run(ctx) {
       const up = await ctx.fixtures.upstream();
       const t = await ctx.fixtures.httpTunnel(variant);
@@ -141,10 +139,11 @@ function tunnelHttpScenario(variant: boolean): Scenario {
  * L4: the same HTTP load carried as raw TCP through `forward tcp` → server → agent `tcp` listener → upstream.
  * Neither the server nor the agent parses HTTP here; each client connection is one tunnel stream.
  */
-function forwardHttpScenario(variant: boolean): Scenario {
+function forwardHttpScenario(suffix: string): Scenario {
+  const variant = suffix !== '';
   return {
-    id: `forward-http${variant ? VARIANT_SUFFIX : ''}`,
-    title: `L4: HTTP through forward: client → forward → server → agent tcp → upstream${variant ? ' (variant Node flags)' : ''}`,
+    id: `forward-http${suffix}`,
+    title: `L4: HTTP through forward: client → forward → server → agent tcp → upstream${variant ? ' (the variant)' : ''}`,
     async run(ctx) {
       const up = await ctx.fixtures.upstream();
       const t = await ctx.fixtures.l4HttpTunnel(variant);
@@ -162,10 +161,11 @@ function forwardHttpScenario(variant: boolean): Scenario {
 }
 
 /** The HTTP tunnel scenario. */
-export const tunnelHttp = tunnelHttpScenario(false);
-/** The HTTP tunnel on the variant's processes. */
-export const tunnelHttpVariant = tunnelHttpScenario(true);
+export const tunnelHttp = tunnelHttpScenario('');
 /** The L4 HTTP-through-forward scenario. */
-export const forwardHttp = forwardHttpScenario(false);
-/** The L4 scenario on the variant's processes. */
-export const forwardHttpVariant = forwardHttpScenario(true);
+export const forwardHttp = forwardHttpScenario('');
+/**
+ * The twins on the variant's processes: `+flags` (same build, other Node flags) and `+variant` (another build,
+ * `--variant-dist`). Only the one the options name is in a run.
+ */
+export const variantScenarios: readonly Scenario[] = ['+flags', '+variant'].flatMap((x) => [tunnelHttpScenario(x), forwardHttpScenario(x)]);

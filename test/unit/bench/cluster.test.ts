@@ -72,11 +72,8 @@ describe('bench cluster scenario: figures', () => {
     assert.deepEqual(clusterTables({}, 50), []);
   });
 
-  it('checks forwarded / local rps against 0.8', () => {
-    const miss = checkTargets({ cluster: clusterSummary({ remoteRatio: 0.75 }) }, 10_000, 50).find((t) => t.scenario === 'cluster');
-    assert.equal(miss?.result, 'miss');
-    const pass = checkTargets({ cluster: clusterSummary({ remoteRatio: 0.85 }) }, 10_000, 50).find((t) => t.scenario === 'cluster');
-    assert.equal(pass?.result, 'pass');
-    assert.match(pass?.measure ?? '', /50 conns/);
+  it('has no row in the targets table: the targets are the tunnel\'s, the cluster figures are in its own tables', () => {
+    const rows = checkTargets({ cluster: clusterSummary({ remoteRatio: 0.75 }) }, 10_000, 50);
+    assert.equal(rows.filter((t) => t.scenario === 'cluster').length, 0);
   });
 });

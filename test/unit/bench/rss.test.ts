@@ -92,8 +92,8 @@ describe('bench L4 HTTP through forward (issue 13)', () => {
     addRoundRatios({ round: 1, order: ['direct', 'forward-http'], outcomes: { direct: d, 'forward-http': f } });
     assert.equal(f.metrics.rpsRatio, 0.3);
     assert.equal(f.metrics.p50Ratio1c, 4);
-    const summary = summarize([{ round: 1, order: ['forward-http'], outcomes: { 'forward-http': f } }], ['forward-http']);
-    const row = checkTargets(summary, 10_000, 50).find((r) => r.scenario === 'forward-http');
+    const summary = summarize([{ round: 1, order: ['direct', 'forward-http'], outcomes: { direct: d, 'forward-http': f } }], ['direct', 'forward-http']);
+    const row = checkTargets(summary, 10_000, 50).find((r) => r.measure.startsWith('L4'));
     assert.equal(row?.result, 'miss');
     assert.equal(row?.target, '≥ 0.5 ×');
   });
@@ -131,12 +131,12 @@ describe('bench experiment: --variant-flags (issue 13)', () => {
     const t = tables(
       {
         'tunnel-http': s({ rps: 400 }, { server: 100 * MIB, agent: 80 * MIB }),
-        'tunnel-http+flags': s({ rps: 500, rpsVsBase: 1.25, cpuVsBase: 0.8 }, { 'server-v': 120 * MIB, 'agent-http-v': 90 * MIB }),
+        'tunnel-http+flags': s({ rps: 500, rpsVsBase: 1.25, cpuVsBase: 0.8, p50VsBase1c: 0.9 }, { 'server-v': 120 * MIB, 'agent-http-v': 90 * MIB }),
       },
       [],
       50,
     ).find((x) => x.title.startsWith('Experiment'));
     assert.ok(t, 'the experiment table is present');
-    assert.deepEqual(t.rows, [['tunnel-http+flags', '1.250', '0.800', '100.0 / 80.0', '120.0 / 90.0']]);
+    assert.deepEqual(t.rows, [['tunnel-http+flags', '1.250', '0.800', '0.900', '100.0 / 80.0', '120.0 / 90.0']]);
   });
 });
