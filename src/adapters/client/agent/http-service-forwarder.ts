@@ -9,6 +9,7 @@ import { writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
 import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
 import { withSocketShape } from '../../http/socket-shape.js';
+import { HttpRelay } from './http-relay.js';
 
 /** Free connections to the local service are closed after this long, before Node's default 5 s keep-alive. */
 export const LOCAL_IDLE_TIMEOUT_MS = 4_000;
@@ -52,6 +53,8 @@ export class HttpServiceForwarder {
   private inFlight = 0;
   /** The same for every request of this listener. */
   private readonly callOptions: ProxyCallOptions;
+  /** The pass-through relay, for a plain `http://` service without a base path (the common case). */
+  private readonly relay?: HttpRelay;
 
   constructor(
     private readonly settings: HttpServiceSettings,
@@ -77,15 +80,24 @@ export class HttpServiceForwarder {
       void this.caller.upgrade(req, socket, head, this.callOptions);
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    const direct = relayAddress(settings.target);
+    if (direct !== undefined) {
+      const maxHeaderBytes = settings.maxHeaderBytes ?? DEFAULT_AGENT_MAX_HEADER_BYTES;
+      this.relay = new HttpRelay({ ...direct, timeoutMs: settings.timeoutMs, endpointId: settings.endpointId, maxHeaderBytes }, clock, accessLog, log);
+    }
   }
 
   /** Requests being served. */
   get requestsInFlight(): number {
-    return this.inFlight;
+    return this.inFlight + (this.relay?.requestsInFlight ?? 0);
   }
 
   /** Serves one tunnel stream. */
   handle(stream: Duplex): void {
+    if (this.relay !== undefined) {
+      this.relay.handle(stream);
+      return;
+    }
     // node:http and http-proxy-3 call net.Socket methods on the connection (see socket-shape.ts).
     this.server.emit('connection', withSocketShape(stream));
   }
@@ -93,11 +105,13 @@ export class HttpServiceForwarder {
   /** Closes tunnel streams that carry no request now (kept open by the server for reuse). */
   closeIdleStreams(): void {
     this.server.closeIdleConnections();
+    this.relay?.closeIdleStreams();
   }
 
   /** Closes pooled connections to the local service. */
   close(): void {
     this.agent.destroy();
+    this.relay?.close();
   }
 
   /** A request from the server that the parser refused: answered on the stream and logged, never a silent reset. */
@@ -143,6 +157,22 @@ export class HttpServiceForwarder {
     });
     void this.caller.web(req, res, this.callOptions);
   }
+}
+
+/**
+ * Host and port of a plain `http://` target with no base path, which the pass-through relay serves; undefined
+ * for any other target (https, a path to prefix), left to the general path.
+ */
+export function relayAddress(target: string): { host: string; port: number } | undefined {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') return undefined;
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port: url.port === '' ? 80 : Number(url.port) };
 }
 
 /** The address the server saw the request come from: the last entry of X-Forwarded-For, which it appended. */
