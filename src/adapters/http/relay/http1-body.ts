@@ -107,6 +107,8 @@ export class BodyTracker {
   private size = 0;
   private digits = 0;
   private inExtension = false;
+  /** Whitespace followed the size digits: only more whitespace, `;` or the CR may come. */
+  private afterSize = false;
   private lineBytes = 0;
   private trailerBytes = 0;
   private lineEmpty = true;
@@ -200,13 +202,18 @@ export class BodyTracker {
       return;
     }
     const digit = hexValue(byte);
-    if (digit >= 0) {
+    if (digit >= 0 && !this.afterSize) {
       if (++this.digits > 13) this.fail('chunk size too large');
       this.size = this.size * 16 + digit;
       return;
     }
-    if ((byte === 0x3b || byte === 0x20 || byte === 0x09) && this.digits > 0) {
+    // Whitespace after the size may only lead to an extension or the CRLF (RFC 9112 §7.1.1): `3 3` is no size.
+    if (byte === 0x3b && this.digits > 0) {
       this.inExtension = true;
+      return;
+    }
+    if ((byte === 0x20 || byte === 0x09) && this.digits > 0) {
+      this.afterSize = true;
       return;
     }
     this.fail(`invalid byte 0x${byte.toString(16).padStart(2, '0')} in a chunk size`);
@@ -218,6 +225,7 @@ export class BodyTracker {
     this.digits = 0;
     this.lineBytes = 0;
     this.inExtension = false;
+    this.afterSize = false;
     if (size === 0) {
       this.state = State.Trailer;
       this.lineEmpty = true;
