@@ -248,17 +248,19 @@ class StreamRelay {
       }
       if (ex.responseBody === undefined) {
         const used = this.readResponseHead(ex, chunk, off);
-        if (used < 0) return;
+        if (used < 0 || this.exchange !== ex) return; // incomplete, or switched protocols
         off = used;
-        if (this.exchange !== ex) return; // switched protocols
-        continue;
+        if (ex.responseBody === undefined) continue; // interim
+      } else {
+        const end = ex.responseBody.feed(chunk, off);
+        if (end > off) this.toStream(chunk.subarray(off, end));
+        off = end;
       }
-      const end = ex.responseBody.feed(chunk, off);
-      if (end > off) this.toStream(chunk.subarray(off, end));
-      off = end;
       if (ex.responseBody.done) {
+        // More than one answer to one request: the service is out of step. Dropped before the exchange ends, so
+        // that a request held meanwhile goes to a new connection rather than to this one.
+        if (off < chunk.length) this.dropService();
         this.responseDone(ex, false);
-        if (off < chunk.length) this.dropService(); // more than one answer to one request
         return;
       }
     }
@@ -291,7 +293,6 @@ class StreamRelay {
     }
     ex.responseBody = new BodyTracker(framing, 502);
     this.toStream(buf.subarray(0, length));
-    if (ex.responseBody.done) this.responseDone(ex, false);
     return used;
   }
 
@@ -306,7 +307,8 @@ class StreamRelay {
   /** The exchange ended with its response complete (or cut short by the service's close, `byClose`). */
   private responseDone(ex: Exchange, byClose: boolean): void {
     const closeService = byClose || !ex.sent || wantsClose(ex.response?.version ?? '1.1', ex.response?.headers ?? []);
-    const closeStream = byClose || !ex.sent || this.streamEnded || wantsClose(ex.head.version, ex.head.headers);
+    // A server that ended its side after pipelined requests still gets their answers (`pending`).
+    const closeStream = byClose || !ex.sent || (this.streamEnded && this.pending.length === 0) || wantsClose(ex.head.version, ex.head.headers);
     this.endExchange(ex.response?.status ?? 502);
     if (closeService) this.dropService();
     else this.reused = true;
@@ -317,6 +319,10 @@ class StreamRelay {
     const pending = this.pending;
     this.pending = [];
     for (const chunk of pending) this.onStreamData(chunk);
+    if (this.streamEnded) {
+      this.onStreamEnd();
+      return;
+    }
     if (this.exchange?.sent !== true && this.pending.length === 0 && !this.finished) this.stream.resume();
   }
 
@@ -347,7 +353,10 @@ class StreamRelay {
   private onStreamEnd(): void {
     // The server will send nothing more: finish the exchange in flight, if any, then close.
     this.streamEnded = true;
-    if (this.exchange === undefined) this.finish();
+    if (this.finished || this.pending.length > 0) return; // held requests are read once the exchange is done
+    const ex = this.exchange;
+    if (ex === undefined) this.finish();
+    else if (!ex.sent && ex.response === undefined) this.destroy(); // its body can no longer come, nor an answer to it
   }
 
   /** Answers the request in flight with a JSON error (if nothing of the response was sent yet) and closes. */
