@@ -26,7 +26,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function setup(options: { timeoutMs?: number; maxHeaderBytes?: number; neverConnects?: boolean } = {}) {
+function setup(options: { timeoutMs?: number; maxHeaderBytes?: number; neverConnects?: boolean; highWaterMark?: number } = {}) {
   const clock = new FakeClock(1_000);
   const entries: AccessEntry[] = [];
   const services: FakeService[] = [];
@@ -47,7 +47,7 @@ function setup(options: { timeoutMs?: number; maxHeaderBytes?: number; neverConn
     undefined,
     dial,
   );
-  const [streamEnd, client] = duplexPair();
+  const [streamEnd, client] = duplexPair(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark });
   const fromRelay: Buffer[] = [];
   let ended = false;
   client.on('data', (chunk: Buffer) => fromRelay.push(chunk));
@@ -366,6 +366,20 @@ describe('HttpRelay', () => {
     await flush();
     assert.equal(t.services[0]!.closed, true);
     assert.deepEqual([t.entries[0]?.status, t.entries[0]?.bytesIn], [499, 3]);
+  });
+
+  it('stops reading the service while the stream is full, and resumes when it drains', async () => {
+    const t = setup({ highWaterMark: 64 });
+    await t.send(GET('/big'));
+    t.client.pause();
+    const body = 'x'.repeat(1000);
+    await t.answer(0, OK(body));
+    assert.equal(t.services[0]!.socket.isPaused(), true);
+    t.client.resume();
+    await flush();
+    assert.equal(t.services[0]!.socket.isPaused(), false);
+    assert.equal(t.read(), OK(body));
+    assert.equal(t.entries[0]?.bytesOut, 1000);
   });
 
   it('closeIdleStreams ends idle streams only', async () => {
