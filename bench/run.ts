@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { Fixtures, SkipError, firstLine } from './lib/fixtures.js';
 import { pickLoadGenerator } from './lib/load.js';
 import { USAGE, parseOptions, variantNote } from './lib/options.js';
-import { Managed, ROOT, fdLimits, runTool, which } from './lib/proc.js';
+import { Managed, PRODUCT_NODE_FLAGS, ROOT, fdLimits, runTool, which } from './lib/proc.js';
 import { markdown, remarks, svgChart, tables, textTable, type Meta } from './lib/report.js';
 import { HTTP_COMPARED, addRoundRatios, checkTargets, summarize, type Round } from './lib/summary.js';
 import { outcome, type Options, type Outcome, type Scenario } from './lib/types.js';
@@ -102,6 +102,7 @@ async function main(opts: Options, fixtures: Fixtures, progress: Progress): Prom
     ids = ['direct', ...ids];
     general.push('direct added: the HTTP ratios are taken against it in the same round');
   }
+  general.push(`product processes run with the recommended Node flags: node ${PRODUCT_NODE_FLAGS.join(' ')}`);
   const vNote = variantNote(opts);
   if (vNote !== undefined) general.push(vNote);
   for (const n of general) progress.log(`note: ${n}`);
