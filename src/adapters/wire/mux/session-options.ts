@@ -12,10 +12,17 @@ export interface MuxSessionOptions {
   clock: Clock;
   /**
    * Per-stream receive window in bytes (the maximum window; yamux starts every stream at 256 KiB and a larger
-   * value is granted with the SYN or ACK). Default 262144 (256 KiB), which is Piko's setting: the window never
-   * grows. Values below 256 KiB are rejected, since the peer may always send 256 KiB.
+   * value is granted with the SYN or ACK). Default 262144 (256 KiB), Piko's setting, where every stream starts;
+   * see `windowCap` for how it grows. Values below 256 KiB are rejected, since the peer may always send 256 KiB.
    */
   initialWindow?: number;
+  /**
+   * Largest receive window a stream grows to while its reader keeps up (see `ReceiveWindowTuner`; Piko's never
+   * grows). Default 2 MiB; equal to `initialWindow` to keep windows fixed. Also the largest data frame accepted.
+   */
+  windowCap?: number;
+  /** Receive-window bytes the session may grant beyond the streams' initial windows, all streams together. Default 16 MiB. */
+  windowBudget?: number;
   /** Maximum number of concurrent streams (both directions). A SYN beyond it is answered with RST. Default 8192. */
   maxStreams?: number;
   /**
@@ -62,6 +69,8 @@ export interface SessionSettings {
   readonly clock: Clock;
   readonly isServer: boolean;
   readonly maxWindow: number;
+  readonly windowCap: number;
+  readonly windowBudget: number;
   readonly maxStreams: number;
   readonly acceptBacklog: number;
   readonly keepAliveIntervalMs: number;
@@ -72,6 +81,8 @@ export interface SessionSettings {
   readonly maxQueuedControlFrames: number;
 }
 
+const DEFAULT_WINDOW_CAP = 2 * 1024 * 1024;
+const DEFAULT_WINDOW_BUDGET = 16 * 1024 * 1024;
 const DEFAULT_MAX_STREAMS = 8192;
 const DEFAULT_ACCEPT_BACKLOG = 256;
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -99,6 +110,11 @@ export function resolveSessionOptions(options: MuxSessionOptions): SessionSettin
   if (!Number.isInteger(maxWindow) || maxWindow < INITIAL_STREAM_WINDOW || maxWindow > MAX_UINT32) {
     throw new RangeError(`initialWindow must be an integer from ${INITIAL_STREAM_WINDOW} to ${MAX_UINT32}`);
   }
+  const windowCap = options.windowCap ?? Math.max(maxWindow, DEFAULT_WINDOW_CAP);
+  if (!Number.isInteger(windowCap) || windowCap < maxWindow || windowCap > MAX_UINT32) {
+    throw new RangeError(`windowCap must be an integer from initialWindow (${maxWindow}) to ${MAX_UINT32}, got ${windowCap}`);
+  }
+  const windowBudget = checkNonNegative('windowBudget', options.windowBudget ?? DEFAULT_WINDOW_BUDGET);
   const maxStreams = checkNonNegative('maxStreams', options.maxStreams ?? DEFAULT_MAX_STREAMS);
   const acceptBacklog = checkNonNegative('acceptBacklog', options.acceptBacklog ?? DEFAULT_ACCEPT_BACKLOG);
   const keepAliveIntervalMs = checkNonNegative(
@@ -117,6 +133,8 @@ export function resolveSessionOptions(options: MuxSessionOptions): SessionSettin
     clock: options.clock,
     isServer: options.role === 'server',
     maxWindow,
+    windowCap,
+    windowBudget,
     maxStreams,
     acceptBacklog,
     keepAliveIntervalMs,

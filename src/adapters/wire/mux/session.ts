@@ -10,6 +10,7 @@ import { resolveSessionOptions, type MuxSessionOptions, type SessionSettings } f
 import type { MuxStreamHost } from './stream-host.js';
 import { MuxStream } from './stream.js';
 import { endTransport } from './transport-end.js';
+import { WindowBudget } from './window-tuner.js';
 
 export type { MuxSessionOptions } from './session-options.js';
 
@@ -85,7 +86,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#settings = settings;
     this.#transport = transport;
     this.#nextStreamId = settings.isServer ? 2 : 1;
-    this.#decoder = new FrameDecoder({ maxDataPayload: settings.maxWindow });
+    this.#decoder = new FrameDecoder({ maxDataPayload: settings.windowCap });
     this.#writer = new FrameWriter(transport, settings.maxFramePayload, settings.maxQueuedControlFrames, {
       closed: () => this.#closed,
       forget: (stream) => this.#forget(stream),
@@ -101,6 +102,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#host = {
       clock: settings.clock,
       maxWindow: settings.maxWindow,
+      windowCap: settings.windowCap,
+      windowBudget: new WindowBudget(settings.windowBudget),
       streamCloseTimeoutMs: settings.streamCloseTimeoutMs,
       get closed() {
         return session.#closed;

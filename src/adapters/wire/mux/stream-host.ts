@@ -1,5 +1,6 @@
 import type { Clock } from '../../../application/ports/clock.port.js';
 import type { MuxStream } from './stream.js';
+import type { WindowBudget } from './window-tuner.js';
 
 /**
  * The session-side operations a stream needs. The session implements it once (not per stream or frame) and
@@ -10,8 +11,12 @@ import type { MuxStream } from './stream.js';
 export interface MuxStreamHost {
   /** The session's clock, for the stream's timers. */
   readonly clock: Clock;
-  /** Our receive window per stream (the "max window" of yamux). */
+  /** Our receive window per stream (the "max window" of yamux), where every stream starts. */
   readonly maxWindow: number;
+  /** How far a stream's receive window may grow with demand (see `ReceiveWindowTuner`). */
+  readonly windowCap: number;
+  /** The session's budget for grown windows. */
+  readonly windowBudget: WindowBudget;
   /** How long a stream we half-closed waits for the peer's FIN before it is reset; 0 waits forever. */
   readonly streamCloseTimeoutMs: number;
   /** True once the session is closed. */

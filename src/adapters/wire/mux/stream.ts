@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { Cancel } from '../../../application/ports/clock.port.js';
+import { ReceiveWindowTuner } from './window-tuner.js';
 import { MuxProtocolError, MuxSessionClosedError, MuxStreamResetError, MuxTimeoutError } from './errors.js';
 import { Flag, INITIAL_STREAM_WINDOW } from './frame.js';
 import { IdleTimer } from './idle-timer.js';
@@ -70,6 +71,7 @@ export class MuxStream extends Duplex {
   #state: MuxStreamState;
 
   #bytesRead = 0;
+  readonly #window: ReceiveWindowTuner;
   readonly #idle: IdleTimer;
   #openCancel: Cancel | undefined;
   #closeCancel: Cancel | undefined;
@@ -86,6 +88,8 @@ export class MuxStream extends Duplex {
     this.id = id;
     this.#state = inbound ? 'syn-received' : 'syn-sent';
     this.#idle = new IdleTimer(host.clock, () => this.emit('timeout'), () => !this.destroyed);
+    this.#window = new ReceiveWindowTuner(host.maxWindow, host.windowCap, host.windowBudget, host.clock);
+    this.once('close', () => this.#window.release());
     this._muxSend = new SendQueue(id, this.#takeAck, () => this.#idle.touch());
     // A stream we open grants the peer our whole window in its SYN (see MuxSession.openStream): count it, or
     // the peer's first bytes beyond 256 KiB would look like a window violation. An inbound stream grants it
@@ -357,10 +361,11 @@ export class MuxStream extends Duplex {
    * credit the peer still holds. Sent when at least half a window is due, or always when `flags` must go out.
    */
   #sendWindowUpdate(flags: number): void {
-    const max = this.#host.maxWindow;
+    const max = this.#window.max;
     const delta = max - this.readableLength - this.#recvWindow;
     if (flags === 0 && delta < max / 2) return;
-    const grant = delta > 0 ? delta : 0;
+    const grown = flags === 0 ? this.#window.due(this.readableLength) : max;
+    const grant = Math.max(0, grown - this.readableLength - this.#recvWindow);
     this.#recvWindow += grant;
     this.#host.sendControl(this, flags, grant);
   }

@@ -894,7 +894,9 @@ describe('MuxSession', () => {
         'duplicate-stream',
       ],
       ['a SYN on stream 0 (the session)', {}, (p) => p.windowUpdate(0, 0, Flag.SYN), 'invalid-stream-id'],
-      ['an oversized data frame', {}, (p) => p.end.write(Buffer.from('000000000000000100100000', 'hex')), 'frame-too-large'],
+      // 1 MiB, over the largest window of a session whose windows do not grow (the default cap is 2 MiB).
+      ['an oversized data frame', { windowCap: 256 * 1024 }, (p) => p.end.write(Buffer.from('000000000000000100100000', 'hex')), 'frame-too-large'],
+      ['a data frame over the window cap', {}, (p) => p.end.write(Buffer.from('000000000000000100200001', 'hex')), 'frame-too-large'],
     ];
     for (const [name, options, act, reason] of cases) {
       it(`answers ${name} with go-away(1) and closes with MuxProtocolError(${reason})`, async () => {
