@@ -6,6 +6,12 @@ import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endThenDestroy } from '../../platform/net/close-after-flush.js';
 import { accessEntry, type Exchange, type RelayOwner } from './relay-exchange.js';
 
+/**
+ * A service connection idle this long is not reused: Node's servers close keep-alive connections after 5 s, and a
+ * request written as the service closes is lost (a POST cannot be replayed). As the general path's pool does.
+ */
+export const SERVICE_IDLE_LIMIT_MS = 4_000;
+
 /** Largest response head accepted from the service. */
 const MAX_RESPONSE_HEAD = 1024 * 1024;
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -16,6 +22,8 @@ export class StreamRelay {
   private service?: Socket;
   /** The service connection has carried an earlier exchange (a reset on it may be a stale keep-alive). */
   private reused = false;
+  /** When the service connection last finished an exchange (clock ms). */
+  private idleSince = 0;
   private headBuf?: Buffer;
   private resBuf?: Buffer;
   private exchange?: Exchange;
@@ -109,6 +117,8 @@ export class StreamRelay {
     };
     this.exchange = ex;
     this.owner.requestsInFlight++;
+    // A connection idle for longer than Node's keep-alive (5 s) allows may be closing under us: start afresh.
+    if (this.service !== undefined && this.owner.clock.now() - this.idleSince >= SERVICE_IDLE_LIMIT_MS) this.dropService();
     this.toService(ex.headBytes);
     if (ex.body.done) this.requestSent(ex);
     return off + (length - before);
@@ -239,7 +249,10 @@ export class StreamRelay {
     const closeStream = byClose || !ex.sent || (this.streamEnded && this.pending.length === 0) || wantsClose(ex.head.version, ex.head.headers);
     this.endExchange(ex.response?.status ?? 502);
     if (closeService) this.dropService();
-    else this.reused = true;
+    else {
+      this.reused = true;
+      this.idleSince = this.owner.clock.now();
+    }
     if (closeStream) {
       this.finish();
       return;

@@ -18,7 +18,9 @@ export interface MuxSessionOptions {
   initialWindow?: number;
   /**
    * Largest receive window a stream grows to while its reader keeps up (see `ReceiveWindowTuner`; Piko's never
-   * grows). Default 2 MiB; equal to `initialWindow` to keep windows fixed. Also the largest data frame accepted.
+   * grows); equal to `initialWindow` keeps windows fixed. Also the largest data frame accepted. Default: 2 MiB on
+   * the client side (agents, whose uploads through `forward` it sped up by 40 %), fixed on the server side, which
+   * holds many connections and where growth made downloads through the tunnel slower and its RSS higher.
    */
   windowCap?: number;
   /** Receive-window bytes the session may grant beyond the streams' initial windows, all streams together. Default 16 MiB. */
@@ -81,7 +83,7 @@ export interface SessionSettings {
   readonly maxQueuedControlFrames: number;
 }
 
-const DEFAULT_WINDOW_CAP = 2 * 1024 * 1024;
+const DEFAULT_CLIENT_WINDOW_CAP = 2 * 1024 * 1024;
 const DEFAULT_WINDOW_BUDGET = 16 * 1024 * 1024;
 const DEFAULT_MAX_STREAMS = 8192;
 const DEFAULT_ACCEPT_BACKLOG = 256;
@@ -110,7 +112,7 @@ export function resolveSessionOptions(options: MuxSessionOptions): SessionSettin
   if (!Number.isInteger(maxWindow) || maxWindow < INITIAL_STREAM_WINDOW || maxWindow > MAX_UINT32) {
     throw new RangeError(`initialWindow must be an integer from ${INITIAL_STREAM_WINDOW} to ${MAX_UINT32}`);
   }
-  const windowCap = options.windowCap ?? Math.max(maxWindow, DEFAULT_WINDOW_CAP);
+  const windowCap = options.windowCap ?? (options.role === 'client' ? Math.max(maxWindow, DEFAULT_CLIENT_WINDOW_CAP) : maxWindow);
   if (!Number.isInteger(windowCap) || windowCap < maxWindow || windowCap > MAX_UINT32) {
     throw new RangeError(`windowCap must be an integer from initialWindow (${maxWindow}) to ${MAX_UINT32}, got ${windowCap}`);
   }

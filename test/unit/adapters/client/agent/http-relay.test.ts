@@ -159,6 +159,21 @@ describe('HttpRelay', () => {
     assert.deepEqual([e.method, e.status, e.bytesIn, e.bytesOut], ['POST', 201, 8, 4]);
   });
 
+  it('does not reuse a service connection idle for 4 s or more (a keep-alive close may be racing the request)', async () => {
+    const t = setup();
+    await t.send(GET('/1'));
+    await t.answer(0, OK('one'));
+    t.clock.advance(3_999);
+    await t.send(GET('/2'));
+    assert.equal(t.services.length, 1, 'reused under 4 s');
+    await t.answer(0, OK('two'));
+    t.clock.advance(4_000);
+    await t.send(`POST /3 HTTP/1.1\r\nHost: svc.local\r\nContent-Length: 1\r\n\r\nx`);
+    assert.equal(t.services.length, 2, 'a fresh connection after 4 s idle');
+    assert.equal(t.services[0]!.closed, true, 'the idle one is closed');
+    assert.equal(t.got(1), `POST /3 HTTP/1.1\r\nHost: svc.local\r\nContent-Length: 1\r\n\r\nx`);
+  });
+
   it('dials again when the service closed an idle connection', async () => {
     const t = setup();
     await t.send(GET('/1'));

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../../../../src/adapters/wire/mux/codec.js';
 import { Flag, FrameType, type Frame } from '../../../../../src/adapters/wire/mux/frame.js';
 import { MuxSession, type MuxSessionOptions } from '../../../../../src/adapters/wire/mux/session.js';
+import { resolveSessionOptions } from '../../../../../src/adapters/wire/mux/session-options.js';
 import type { MuxStream } from '../../../../../src/adapters/wire/mux/stream.js';
 import { ReceiveWindowTuner, WINDOW_GROWTH_INTERVAL_MS, WindowBudget } from '../../../../../src/adapters/wire/mux/window-tuner.js';
 import { duplexPair } from '../../../../support/duplex-pair.js';
@@ -121,20 +122,28 @@ describe('MuxSession receive windows', () => {
   }
 
   it('grows the window of a stream whose reader keeps up, never past the cap, with no window violation', async () => {
-    const { read, grants, closes } = await transfer({}, 16 * 1024 * KiB, 1);
+    const { read, grants, closes } = await transfer({ windowCap: 2048 * KiB }, 16 * 1024 * KiB, 1);
     assert.equal(read, 16 * 1024 * KiB);
     assert.deepEqual(closes, []);
     assert.ok(Math.max(...grants) > BASE, `grants grew past 256 KiB: ${grants.join(', ')}`);
     assert.ok(Math.max(...grants) <= 2048 * KiB, `never past the 2 MiB cap: ${grants.join(', ')}`);
   });
 
-  it('keeps the window at 256 KiB with windowCap equal to the initial window, or for a slow reader', async () => {
-    for (const [options, ms] of [[{ windowCap: BASE }, 1], [{}, 10 * WINDOW_GROWTH_INTERVAL_MS]] as const) {
+  it('keeps the window at 256 KiB on the server side by default, with windowCap equal to the initial window, or for a slow reader', async () => {
+    const cases = [[{}, 1], [{ windowCap: BASE }, 1], [{ windowCap: 2048 * KiB }, 10 * WINDOW_GROWTH_INTERVAL_MS]] as const;
+    for (const [options, ms] of cases) {
       const { read, grants, closes } = await transfer(options, 4 * 1024 * KiB, ms);
       assert.equal(read, 4 * 1024 * KiB);
       assert.deepEqual(closes, []);
       assert.ok(Math.max(...grants) <= BASE, `fixed window: ${grants.join(', ')}`);
     }
+  });
+
+  it('grows windows by default on the client side (2 MiB) and not on the server side', () => {
+    const clock = new FakeClock();
+    assert.equal(resolveSessionOptions({ role: 'client', clock }).windowCap, 2048 * KiB);
+    assert.equal(resolveSessionOptions({ role: 'server', clock }).windowCap, BASE);
+    assert.equal(resolveSessionOptions({ role: 'server', clock, initialWindow: 4096 * KiB }).windowCap, 4096 * KiB);
   });
 
   it('refuses a windowCap below the initial window, naming the option', () => {
