@@ -124,7 +124,8 @@ export class WsUpstreamServer implements UpstreamTransport {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    // Not a closure here: it lives as long as the socket, and would keep this call's request and head with it.
+    socket.on('error', destroySelf);
     const target = endpointFromPath(req.url, UPSTREAM_PATH);
     if (target.kind === 'other') {
       writeJsonErrorToSocket(socket, 404, 'Not Found', 'not found');
@@ -140,18 +141,23 @@ export class WsUpstreamServer implements UpstreamTransport {
     }
     const { auth } = this.deps;
     if (auth === undefined) {
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req, undefined));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, remoteOf(req), undefined));
       return;
     }
     void auth.admit(req, target.endpointId).then((decision) => {
       if (socket.destroyed) return;
       if (!decision.ok) answerRefusalOnSocket(socket, decision);
       else if (this.closing) writeJsonErrorToSocket(socket, 503, 'Service Unavailable', 'server shutting down');
-      else this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, req, decision.grant));
+      else this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.endpointId, remoteOf(req), decision.grant));
     });
   }
 
-  private accept(ws: WebSocket, endpointId: EndpointId, req: IncomingMessage, grant: Grant | undefined): void {
+  /**
+   * Takes the upgraded connection. Gets the peer's address rather than the upgrade request: the closures made here
+   * live as long as the connection, and would otherwise keep the request, its headers and their strings (about
+   * 1 KiB per idle agent).
+   */
+  private accept(ws: WebSocket, endpointId: EndpointId, remote: string, grant: Grant | undefined): void {
     const transport = wsMuxTransport(ws, (error) => session.close(error));
     const session = new MuxSession(transport, {
       role: 'server',
@@ -163,7 +169,6 @@ export class WsUpstreamServer implements UpstreamTransport {
         ? { maxQueuedControlFrames: this.settings.maxQueuedControlFrames }
         : {}),
     });
-    const remote = req.socket.remoteAddress ?? '';
     // A tenant's upstream registers under its tenant's key, so that no other tenant's requests can reach it.
     const connection = new WsUpstreamConnection(`u${this.nextId++}`, endpointKey(grant?.tenant, endpointId), remote, session);
     this.connections.add(connection);
@@ -182,4 +187,14 @@ export class WsUpstreamServer implements UpstreamTransport {
     // After registering: a token already past its expiry closes the connection at once, and the close unregisters it.
     if (grant !== undefined && !session.closed) stopExpiry = this.deps.auth?.watchExpiry(connection, grant);
   }
+}
+
+/** The address an upgrade request came from. */
+function remoteOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? '';
+}
+
+/** An `'error'` listener that destroys the stream it is on. */
+function destroySelf(this: Duplex): void {
+  this.destroy();
 }
