@@ -226,7 +226,7 @@ export class StreamRelay {
     ex.response = head;
     if (framing.kind === 'switch') {
       this.toStream(buf.subarray(0, length));
-      this.switchProtocols(ex, chunk.subarray(used));
+      this.switchProtocols(chunk.subarray(used));
       return chunk.length;
     }
     ex.responseBody = new BodyTracker(framing, 502);
@@ -335,7 +335,8 @@ export class StreamRelay {
     writeJsonErrorToSocket(this.stream, status, REASONS[status] ?? 'Bad Request', message);
   }
 
-  private switchProtocols(ex: Exchange, rest: Buffer): void {
+  /** The service answered 101 to an upgrade: from here on the stream and the connection are one raw pipe. */
+  private switchProtocols(rest: Buffer): void {
     const service = this.service!;
     this.endExchange(101);
     this.finished = true;
@@ -348,7 +349,6 @@ export class StreamRelay {
     service.on('close', () => this.stream.destroy());
     this.stream.pipe(service);
     service.pipe(this.stream);
-    void ex;
   }
 
   private endExchange(status: number): void {
