@@ -30,17 +30,30 @@ describe('upstream token expiry', () => {
     return server;
   }
 
-  async function agentFor(server: ServerProc, endpoint: string, token: string): Promise<Proc> {
-    const agent = spawnNode(AGENT_JS, ['http', endpoint, String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--connect.token', token]);
-    procs.push(agent);
-    await agent.waitFor((l) => l.message === 'agent started');
-    return agent;
+  /**
+   * Starts an agent whose token expires `margin` seconds from now and checks it serves (`check`, before the
+   * expiry). On a machine so slow that the token expired before the agent connected or was checked, tries again
+   * with twice the margin, so that the test never depends on the machine's speed. Returns the agent and `exp`.
+   */
+  async function agentExpiringSoon(server: ServerProc, endpoint: string, margin: number, check: () => Promise<boolean>): Promise<{ agent: Proc; exp: number }> {
+    for (;; margin *= 2) {
+      const exp = nowS(margin);
+      const agent = spawnNode(AGENT_JS, [
+        'http', endpoint, String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--connect.token', await signHmac(SECRET, { exp }),
+      ]);
+      procs.push(agent);
+      const started = await agent.waitFor((l) => l.message === 'agent started').then(() => true, () => false);
+      if (started && (await check()) && Date.now() < exp * 1000) return { agent, exp };
+      assert.ok(Date.now() >= exp * 1000, `the agent failed before its token expired: ${agent.stderrText.join('\n')}`);
+      assert.ok(margin < 64, 'the agent could not start within 64 s of signing its token');
+      await agent.stop();
+    }
   }
 
   it('closes the connection when the token expires; the agent is then refused and exits', async () => {
     const server = await serverWith([]);
-    const agent = await agentFor(server, 'short', await signHmac(SECRET, { exp: nowS(3) }));
-    assert.equal((await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'short' } })).status, 200);
+    const served = async (): Promise<boolean> => (await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'short' } })).status === 200;
+    const { agent } = await agentExpiringSoon(server, 'short', 3, served);
     const expired = await server.waitFor((l) => l.message === 'upstream token expired', 20_000);
     assert.equal(expired['endpoint-id'], 'short');
     assert.equal(await agent.exited, 1);
@@ -52,10 +65,9 @@ describe('upstream token expiry', () => {
 
   it('keeps the connection past expiry with disable_disconnect_on_expiry', async () => {
     const server = await serverWith(['--upstream.auth.disable-disconnect-on-expiry']);
-    const exp = nowS(2);
-    await agentFor(server, 'kept', await signHmac(SECRET, { exp }));
+    const { exp } = await agentExpiringSoon(server, 'kept', 2, async () => true);
     // Past the expiry by two seconds (wall clock; no speed assumption: the connection must merely still be there).
-    await eventually(() => Date.now() > (exp + 2) * 1000, 20_000, 'the token to have expired');
+    await eventually(() => Date.now() > (exp + 2) * 1000, Math.max(20_000, (exp + 5) * 1000 - Date.now()), 'the token to have expired');
     assert.equal((await fetchRaw(server.addrs.proxy, { headers: { 'x-piko-endpoint': 'kept' } })).status, 200);
     assert.ok(!server.lines.some((l) => l.message === 'upstream token expired'));
   });
