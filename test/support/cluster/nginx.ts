@@ -22,24 +22,59 @@ export function nginxMissing(): string | undefined {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound on port 0, then closed: another process could take it meanwhile). */
+/** A free TCP port on 127.0.0.1, below the ephemeral range (bound, then closed: another listener could take it meanwhile). */
 export async function freeTcpPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return fixedPort(async (port) => {
+    const server = createServer();
+    server.on('error', () => {});
+    server.listen(port, '127.0.0.1');
+    const [ok] = await Promise.race([once(server, 'listening').then(() => [true]), once(server, 'error').then(() => [false])]);
+    const bound = ok ? (server.address() as AddressInfo).port : undefined;
+    if (ok) await new Promise<void>((r) => server.close(() => r()));
+    return bound;
+  });
 }
 
-/** A free UDP port on 127.0.0.1 (bound on port 0, then closed), e.g. for a gossip address fixed across restarts. */
+/** A free UDP port on 127.0.0.1, below the ephemeral range, e.g. for a gossip address fixed across restarts. */
 export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const { port } = socket.address();
-  await new Promise<void>((r) => socket.close(() => r()));
-  return port;
+  return fixedPort(async (port) => {
+    const socket = createSocket('udp4');
+    socket.on('error', () => {});
+    socket.bind(port, '127.0.0.1');
+    const [ok] = await Promise.race([once(socket, 'listening').then(() => [true]), once(socket, 'error').then(() => [false])]);
+    const bound = ok ? socket.address().port : undefined;
+    if (ok) await new Promise<void>((r) => socket.close(() => r()));
+    else socket.close();
+    return bound;
+  });
+}
+
+/**
+ * Lowest port of the kernel's ephemeral range (Linux `ip_local_port_range`; 32768 when unreadable). A port given
+ * out for binding on port 0 comes from that range, which outgoing connections also draw from: a port fixed for
+ * a later bind (a node's address across restarts, named in an nginx config) is picked below it, where only
+ * another listener could take it meanwhile.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Tries random ports from 10000 to just below the ephemeral range; falls back to a port-0 binding. */
+async function fixedPort(tryBind: (port: number) => Promise<number | undefined>): Promise<number> {
+  const low = 10_000;
+  const high = ephemeralLow();
+  for (let i = 0; i < 50; i++) {
+    const port = await tryBind(low + Math.floor(Math.random() * (high - low)));
+    if (port !== undefined) return port;
+  }
+  const any = await tryBind(0);
+  if (any === undefined) throw new Error('no free loopback port');
+  return any;
 }
 
 /** One load-balanced service of the nginx under test: a listen port on 127.0.0.1 and its backends. */
