@@ -64,3 +64,9 @@ function byteLength(chunk: unknown, encoding: BufferEncoding | undefined): numbe
   if (chunk instanceof Uint8Array) return chunk.byteLength;
   return 0;
 }
+
+/** The address the server saw a request come from: the last entry of X-Forwarded-For, which it appended. */
+export function lastForwardedFor(value: string | readonly string[] | undefined): string {
+  const text = typeof value === 'string' ? value : (value ?? []).join(',');
+  return text.slice(text.lastIndexOf(',') + 1).trim();
+}

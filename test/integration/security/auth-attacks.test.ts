@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { dial, listen, DialError } from '../../../src/index.js';
 import { fetchRaw, splitAddr, startService } from '../../support/http.js';
 import { AGENT_JS, spawnNode, startAgent, startForward, startServer, type Proc, type ServerProc } from '../../support/processes.js';
-import { credentialHeaders, curl, echoService, hasCurl, tryWebSocket } from '../../support/security/auth-fixture.js';
+import { credentialHeaders, curl, hasCurl, tryWebSocket } from '../../support/security/auth-fixture.js';
+import { startEchoService } from '../../support/raw-client.js';
 import { hs256ByHand, makeSigningKey, nowS, signHmac, signWith, unsignedToken, type SigningKey, type TokenClaims } from '../../support/security/tokens.js';
 
 const AUD = 'piko-proxy';
@@ -28,7 +29,7 @@ describe('authentication under attack', () => {
   let server: ServerProc;
   let agent: Proc;
   let service: Awaited<ReturnType<typeof startService>>;
-  let echo: Awaited<ReturnType<typeof echoService>>;
+  let echo: Awaited<ReturnType<typeof startEchoService>>;
   let dir: string;
   let curlOk = false;
   const seen: IncomingHttpHeaders[] = [];
@@ -52,7 +53,7 @@ describe('authentication under attack', () => {
       seen.push(req.headers);
       res.end('served');
     });
-    echo = await echoService();
+    echo = await startEchoService();
     server = await startServer(['--proxy.auth.audience', AUD, '--proxy.auth.issuer', ISS, '--cluster.gossip.secret-key', GOSSIP_SECRET], {
       PIKO_PROXY_AUTH_RSA_PUBLIC_KEY: key.publicPem,
       PIKO_UPSTREAM_AUTH_RSA_PUBLIC_KEY: key.publicPem,

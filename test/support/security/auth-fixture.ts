@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { DialError, dialWebSocket } from '../../../src/adapters/client/ws-upstream-dialer.js';
 
@@ -32,30 +30,6 @@ export function curl(args: readonly string[]): Promise<CurlResult> {
 /** True when a `curl` binary answers `--version`. */
 export function hasCurl(): Promise<boolean> {
   return new Promise((resolve) => execFile('curl', ['--version'], (err) => resolve(err === null)));
-}
-
-/** A TCP echo service on 127.0.0.1:0 that counts the connections it accepted. */
-export async function echoService(): Promise<{ server: Server; port: number; accepted(): number; close(): void }> {
-  let accepted = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    accepted++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    s.pipe(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    accepted: () => accepted,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { ReloadingHttpsAgent, type ClientTlsSource } from '../../platform/tls/re
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
-import { countBodyBytes, type AccessLogSink } from '../../http/access-entry.js';
+import { countBodyBytes, lastForwardedFor, type AccessLogSink } from '../../http/access-entry.js';
 import { clientErrorAnswer } from '../../http/client-error.js';
 import { writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { isWebSocketUpgrade } from '../../http/passes/hop-by-hop.js';
@@ -173,10 +173,4 @@ export function relayAddress(target: string): { host: string; port: number } | u
   if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') return undefined;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return { host, port: url.port === '' ? 80 : Number(url.port) };
-}
-
-/** The address the server saw the request come from: the last entry of X-Forwarded-For, which it appended. */
-function lastForwardedFor(value: string | readonly string[] | undefined): string {
-  const text = typeof value === 'string' ? value : (value ?? []).join(',');
-  return text.slice(text.lastIndexOf(',') + 1).trim();
 }

@@ -1,7 +1,7 @@
 import type { Cancel, Clock } from '../../../application/ports/clock.port.js';
 import type { Logger } from '../../../application/ports/logger.port.js';
 import type { Socket } from 'node:net';
-import type { AccessEntry, AccessLogSink } from '../../http/access-entry.js';
+import { lastForwardedFor, type AccessEntry, type AccessLogSink } from '../../http/access-entry.js';
 import type { BodyTracker } from '../../http/relay/http1-body.js';
 import { headerRecord, headerValue, type RequestHead, type ResponseHead } from '../../http/relay/http1-head.js';
 
@@ -45,7 +45,6 @@ export interface Exchange {
 export function accessEntry(ex: Exchange, status: number, durationMs: number, endpointId: string): AccessEntry {
     const { head } = ex;
     const requestHeaders = headerRecord(head.headers);
-    const forwardedFor = headerValue(head.headers, 'x-forwarded-for') ?? '';
     return {
       method: head.method,
       host: headerValue(head.headers, 'host') ?? '',
@@ -56,7 +55,7 @@ export function accessEntry(ex: Exchange, status: number, durationMs: number, en
       endpointId,
       bytesIn: ex.body.payload,
       bytesOut: ex.responseBody?.payload ?? 0,
-      clientIp: forwardedFor.slice(forwardedFor.lastIndexOf(',') + 1).trim(),
+      clientIp: lastForwardedFor(headerValue(head.headers, 'x-forwarded-for')),
       requestHeaders,
       responseHeaders: ex.response === undefined ? {} : headerRecord(ex.response.headers),
     };

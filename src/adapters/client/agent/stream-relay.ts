@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BodyTracker, requestFraming, responseFraming, wantsClose } from '../../http/relay/http1-body.js';
@@ -15,7 +16,6 @@ export const SERVICE_IDLE_LIMIT_MS = 4_000;
 /** Largest response head accepted from the service. */
 const MAX_RESPONSE_HEAD = 1024 * 1024;
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 504: 'Gateway Timeout' };
 
 /** The relay of one tunnel stream; see `HttpRelay`. */
 export class StreamRelay {
@@ -311,7 +311,7 @@ export class StreamRelay {
     this.endExchange(status);
     this.finished = true;
     this.service?.destroy();
-    writeJsonErrorToSocket(this.stream, status, REASONS[status]!, message);
+    writeJsonErrorToSocket(this.stream, status, STATUS_CODES[status]!, message);
   }
 
   /** A request the relay cannot pass on (malformed, too large): answered on the stream, logged, stream closed. */
@@ -332,7 +332,7 @@ export class StreamRelay {
     this.endExchange(status);
     this.finished = true;
     this.service?.destroy();
-    writeJsonErrorToSocket(this.stream, status, REASONS[status] ?? 'Bad Request', message);
+    writeJsonErrorToSocket(this.stream, status, STATUS_CODES[status] ?? 'Bad Request', message);
   }
 
   /** The service answered 101 to an upgrade: from here on the stream and the connection are one raw pipe. */
