@@ -16,22 +16,34 @@ const SECRET = 'upstream-secret-of-at-least-32-bytes';
 const LIFETIME_S = 12;
 /** How often the agent's token file is rotated. */
 const ROTATE_MS = 3_000;
-/** How long each request loop runs (bounded in time and in count). */
-const LOOP_MS = 22_000;
-const MAX_REQUESTS = 20_000;
+/**
+ * Each request loop runs until the refreshes its test waits for have happened and at least {@link MIN_LOOP_MS} has
+ * passed, bounded in time and in count. (It must not end on the count alone: a fast machine sends 20,000 requests
+ * before the second refresh is due.)
+ */
+const MIN_LOOP_MS = 12_000;
+const MAX_LOOP_MS = 60_000;
+const MAX_REQUESTS = 500_000;
 
 interface LoopResult {
   readonly sent: number;
   readonly failures: string[];
 }
 
-/** Three workers sending GETs and POSTs with a body through the proxy, one at a time each, until the deadline. */
-async function requestLoop(proxy: string, endpoint: string): Promise<LoopResult> {
-  const until = Date.now() + LOOP_MS;
+/**
+ * Three workers sending GETs and POSTs with a body through the proxy, one at a time each, until `enough()` holds
+ * (after {@link MIN_LOOP_MS}), or the deadline or the count bound is reached.
+ */
+async function requestLoop(proxy: string, endpoint: string, enough: () => boolean): Promise<LoopResult> {
+  const started = Date.now();
   let sent = 0;
   const failures: string[] = [];
+  const going = (): boolean => {
+    const elapsed = Date.now() - started;
+    return elapsed < MAX_LOOP_MS && sent < MAX_REQUESTS && (elapsed < MIN_LOOP_MS || !enough());
+  };
   const worker = async (id: number): Promise<void> => {
-    for (let i = 0; Date.now() < until && sent < MAX_REQUESTS; i++) {
+    for (let i = 0; going(); i++) {
       sent++;
       const post = i % 2 === 1;
       const body = post ? `w${id}-${i}-`.padEnd(1024, 'x') : undefined;
@@ -96,15 +108,16 @@ describe('token refresh without dropped traffic', () => {
     const agent = await startAgent(['http', 'refreshed', String(service.port), '--connect.url', `http://${server.addrs.upstream}`, '--connect.token-file', file]);
     procs.push(agent);
     const rotations = setInterval(() => void rotate(), ROTATE_MS);
+    const countRefreshes = (): number => agent.lines.filter((l) => l.message === 'token refreshed: registered a new connection').length;
     let result: LoopResult;
     try {
-      result = await requestLoop(server.addrs.proxy, 'refreshed');
+      result = await requestLoop(server.addrs.proxy, 'refreshed', () => countRefreshes() >= 3);
     } finally {
       clearInterval(rotations);
     }
     // Stopped now: its last token would expire during the next test.
     await agent.stop();
-    const refreshes = agent.lines.filter((l) => l.message === 'token refreshed: registered a new connection').length;
+    const refreshes = countRefreshes();
     assert.ok(refreshes >= 3, `expected at least 3 refreshes, saw ${refreshes}`);
     assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.sent} requests failed`);
     const expired = (endpoint: string) => server.lines.some((l) => l.message === 'upstream token expired' && l['endpoint-id'] === endpoint);
@@ -146,7 +159,7 @@ describe('token refresh without dropped traffic', () => {
     let refreshed = 0;
     listener.on('refreshed', () => refreshed++);
     try {
-      const result = await requestLoop(server.addrs.proxy, 'sdk-refreshed');
+      const result = await requestLoop(server.addrs.proxy, 'sdk-refreshed', () => refreshed >= 2);
       assert.ok(issued >= 3, `expected at least 3 tokens, issued ${issued}`);
       const warnings = server.lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => JSON.stringify(l));
       assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.sent} requests failed; server:\n${warnings.join('\n')}\nSDK:\n${sdkLog.join('\n')}`);
