@@ -71,7 +71,7 @@ export function serverKeepsHalfClose(ws: WebSocket): boolean {
  * Opens a WebSocket for tunnel traffic (no compression, binary as Buffers). Rejects with a DialError whose
  * message is `<status>: <server message>` when the server refuses, as Piko formats it. Resolves with the WebSocket
  * paused, so that nothing the server sent with its upgrade answer is emitted before the caller listens: call
- * `ws.resume()` once listening (a `createWebSocketStream` transport does it on its first read).
+ * `ws.resume()` once listening (a mux transport does it when it is made).
  */
 export function dialWebSocket(url: string, options: DialOptions = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -111,7 +111,7 @@ export function dialWebSocket(url: string, options: DialOptions = {}): Promise<W
       ws.removeAllListeners('error');
       // What the server sent with its 101 (a stream opened on a connection it has just registered, a service's
       // greeting) is emitted on the next tick, before this promise's continuation could listen: hold it until the
-      // caller has attached its listeners and resumes (a createWebSocketStream transport resumes on its first read).
+      // caller has attached its listeners and resumes (a mux transport resumes when it is made, after which its session listens at once).
       ws.pause();
       resolve(ws);
     });

@@ -78,7 +78,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export class FrameDecoder {
   readonly #maxDataPayload: number;
-  readonly #headerScratch = Buffer.allocUnsafe(HEADER_LENGTH);
+  /** Gathers a header split across chunks; made on the first split header (most sessions never see one). */
+  #headerScratch: Buffer | undefined;
   /** Bytes of a split header gathered in `#headerScratch`. */
   #headerFill = 0;
   /** True while the payload of the current data frame is still expected. */
@@ -120,12 +121,13 @@ export class FrameDecoder {
         } else {
           const take = Math.min(HEADER_LENGTH - this.#headerFill, end - off);
           if (take <= 0) return;
-          buf.copy(this.#headerScratch, this.#headerFill, off, off + take);
+          const scratch = (this.#headerScratch ??= Buffer.allocUnsafe(HEADER_LENGTH));
+          buf.copy(scratch, this.#headerFill, off, off + take);
           this.#headerFill += take;
           off += take;
           if (this.#headerFill < HEADER_LENGTH) return;
           this.#headerFill = 0;
-          header = this.#headerScratch;
+          header = scratch;
           at = 0;
         }
         const version = header[at]!;

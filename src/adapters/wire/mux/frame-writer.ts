@@ -1,9 +1,9 @@
-import type { Duplex } from 'node:stream';
 import { writeHeader } from './codec.js';
 import { ControlQueue } from './control-queue.js';
 import { MuxProtocolError } from './errors.js';
 import { FrameType, GoAwayCode, HEADER_LENGTH, SESSION_STREAM_ID } from './frame.js';
 import type { MuxStream } from './stream.js';
+import type { MuxTransport } from './transport.js';
 
 /** What the writer needs of its session. */
 export interface FrameWriterHooks {
@@ -24,7 +24,7 @@ export interface FrameWriterHooks {
  * frame each, so that one stream cannot starve another.
  */
 export class FrameWriter {
-  readonly #transport: Duplex;
+  readonly #transport: MuxTransport;
   readonly #maxFramePayload: number;
   readonly #hooks: FrameWriterHooks;
   /** Control frames waiting for the transport (bounded, see `maxQueuedControlFrames`). */
@@ -34,7 +34,7 @@ export class FrameWriter {
   #blocked = false;
   #flushing = false;
 
-  constructor(transport: Duplex, maxFramePayload: number, maxQueuedControlFrames: number, hooks: FrameWriterHooks) {
+  constructor(transport: MuxTransport, maxFramePayload: number, maxQueuedControlFrames: number, hooks: FrameWriterHooks) {
     this.#transport = transport;
     this.#maxFramePayload = maxFramePayload;
     this.#control = new ControlQueue(maxQueuedControlFrames);

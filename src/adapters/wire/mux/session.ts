@@ -1,16 +1,15 @@
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { AcceptBacklog } from './accept-backlog.js';
 import { FrameDecoder } from './codec.js';
-import { MuxGoAwayError, MuxProtocolError, MuxSessionClosedError, MuxStreamLimitError, MuxTimeoutError } from './errors.js';
+import { MuxGoAwayError, MuxProtocolError, MuxSessionClosedError, MuxStreamLimitError } from './errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MAX_UINT32, SESSION_STREAM_ID, type Frame } from './frame.js';
 import { Pings } from './pings.js';
 import { resolveSessionOptions, type MuxSessionOptions, type SessionSettings } from './session-options.js';
-import type { MuxStreamHost } from './stream-host.js';
+import { SessionStreamHost } from './stream-host.js';
 import { MuxStream } from './stream.js';
 import { endTransport } from './transport-end.js';
-import { WindowBudget } from './window-tuner.js';
+import type { MuxTransport } from './transport.js';
 
 export type { MuxSessionOptions } from './session-options.js';
 
@@ -51,10 +50,10 @@ export interface MuxSessionEvents {
  * All state is mutated on the event loop, by transport events, clock callbacks and the public methods.
  */
 export class MuxSession extends EventEmitter<MuxSessionEvents> {
-  readonly #transport: Duplex;
+  readonly #transport: MuxTransport;
   readonly #settings: SessionSettings;
   readonly #decoder: FrameDecoder;
-  readonly #host: MuxStreamHost;
+  readonly #host: SessionStreamHost;
   readonly #writer: FrameWriter;
   readonly #pings: Pings;
 
@@ -80,7 +79,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    * Starts a session on `transport`, which must be an open byte stream; the session reads it from now on and
    * owns it (closing the session ends the transport).
    */
-  constructor(transport: Duplex, options: MuxSessionOptions) {
+  constructor(transport: MuxTransport, options: MuxSessionOptions) {
     super();
     const settings = resolveSessionOptions(options);
     this.#settings = settings;
@@ -98,21 +97,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       closed: () => this.#closed,
       emit: (stream) => this.emit('stream', stream),
     });
-    const session = this;
-    this.#host = {
-      clock: settings.clock,
-      maxWindow: settings.maxWindow,
-      windowCap: settings.windowCap,
-      windowBudget: new WindowBudget(settings.windowBudget),
-      streamCloseTimeoutMs: settings.streamCloseTimeoutMs,
-      get closed() {
-        return session.#closed;
-      },
-      sendControl: (stream, flags, delta) => this.#writer.sendStream(stream, flags, delta),
-      requestSend: (stream) => this.#writer.requestSend(stream),
-      release: (stream) => this.#release(stream),
-      openTimedOut: (_stream, timeoutMs) => this.close(new MuxTimeoutError('stream-open', timeoutMs)),
-    };
+    const { clock, maxWindow, windowCap, windowBudget, streamCloseTimeoutMs } = settings;
+    this.#host = new SessionStreamHost(this, this.#writer, clock, maxWindow, windowCap, windowBudget, streamCloseTimeoutMs);
 
     transport.on('data', this.#transportOnData);
     transport.on('drain', this.#transportOnDrain);
@@ -358,7 +344,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (code !== GoAwayCode.Normal) this.close(new MuxGoAwayError(code));
   }
 
-  #release(stream: MuxStream): void {
+  /** @internal The stream finished: forgotten now, or once its last frame is written. */
+  _muxRelease(stream: MuxStream): void {
     // Its last frame (FIN or RST) still waits: keep counting the stream (in maxStreams) until it is written.
     if (!this.#writer.release(stream)) this.#forget(stream);
   }

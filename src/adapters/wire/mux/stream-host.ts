@@ -1,6 +1,8 @@
 import type { Clock } from '../../../application/ports/clock.port.js';
+import { MuxTimeoutError } from './errors.js';
+import type { FrameWriter } from './frame-writer.js';
 import type { MuxStream } from './stream.js';
-import type { WindowBudget } from './window-tuner.js';
+import { WindowBudget } from './window-tuner.js';
 
 /**
  * The session-side operations a stream needs. The session implements it once (not per stream or frame) and
@@ -32,4 +34,64 @@ export interface MuxStreamHost {
   release(stream: MuxStream): void;
   /** A stream we opened was not acknowledged in time. */
   openTimedOut(stream: MuxStream, timeoutMs: number): void;
+}
+
+/** What {@link SessionStreamHost} needs of its session. @internal */
+export interface HostSession {
+  readonly closed: boolean;
+  /** Forgets `stream` once its last frame is written (see {@link MuxStreamHost.release}). */
+  _muxRelease(stream: MuxStream): void;
+  close(error?: Error): void;
+}
+
+/**
+ * The session's {@link MuxStreamHost}: one per session, with its operations on the prototype rather than in
+ * closures, and its window budget made when a stream first asks for it. A server holds one session per idle
+ * upstream connection, so every object kept per session counts thousands of times.
+ *
+ * @internal
+ */
+export class SessionStreamHost implements MuxStreamHost {
+  readonly #session: HostSession;
+  readonly #writer: FrameWriter;
+  readonly #budgetBytes: number;
+  #budget: WindowBudget | undefined;
+
+  constructor(
+    session: HostSession,
+    writer: FrameWriter,
+    readonly clock: Clock,
+    readonly maxWindow: number,
+    readonly windowCap: number,
+    budgetBytes: number,
+    readonly streamCloseTimeoutMs: number,
+  ) {
+    this.#session = session;
+    this.#writer = writer;
+    this.#budgetBytes = budgetBytes;
+  }
+
+  get windowBudget(): WindowBudget {
+    return (this.#budget ??= new WindowBudget(this.#budgetBytes));
+  }
+
+  get closed(): boolean {
+    return this.#session.closed;
+  }
+
+  sendControl(stream: MuxStream, flags: number, delta: number): void {
+    this.#writer.sendStream(stream, flags, delta);
+  }
+
+  requestSend(stream: MuxStream): void {
+    this.#writer.requestSend(stream);
+  }
+
+  release(stream: MuxStream): void {
+    this.#session._muxRelease(stream);
+  }
+
+  openTimedOut(_stream: MuxStream, timeoutMs: number): void {
+    this.#session.close(new MuxTimeoutError('stream-open', timeoutMs));
+  }
 }

@@ -1,5 +1,5 @@
-import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../application/ports/clock.port.js';
+import type { MuxTransport } from './transport.js';
 
 /** How long a closed session waits for its transport to flush before destroying it. */
 export const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
@@ -10,7 +10,7 @@ export const TRANSPORT_FLUSH_TIMEOUT_MS = 10_000;
  * at once. A transport closed without finishing (its peer went away) drops the deadline, so no timer keeps the
  * process alive for nothing. The caller keeps its own `'error'` listener, so a late error is never uncaught.
  */
-export function endTransport(transport: Duplex, clock: Clock, flush: boolean): void {
+export function endTransport(transport: MuxTransport, clock: Clock, flush: boolean): void {
   if (transport.destroyed) return;
   if (!flush || !transport.writable) {
     transport.destroy();
