@@ -316,8 +316,11 @@ function targetOptions(options: ProxyCallOptions) {
   };
 }
 
-/** Removes hop-by-hop headers and applies this hop's X-Forwarded-* policy, once per call (not per attempt). */
-function prepareHeaders(req: IncomingMessage, options: ProxyCallOptions): void {
+/**
+ * Removes hop-by-hop headers and applies this hop's X-Forwarded-* policy (and `setHeaders`), in place, once per
+ * call (not per attempt). Shared by every path that forwards a request, so that they send the same headers.
+ */
+export function prepareHeaders(req: IncomingMessage, options: Pick<ProxyCallOptions, 'forwarded' | 'setHeaders'>): void {
   stripHopByHopRequestHeaders(req.headers);
   if (options.setHeaders !== undefined) Object.assign(req.headers, options.setHeaders);
   if (options.forwarded === undefined) return;
@@ -329,8 +332,11 @@ function prepareHeaders(req: IncomingMessage, options: ProxyCallOptions): void {
   );
 }
 
-/** `keep-alive` or `close`: what Node will do with the client's connection after this response. */
-function clientConnection(res: ServerResponse | undefined): string {
+/**
+ * `keep-alive` or `close`: what Node will do with the client's connection after this response (a `Connection`
+ * already set on `res`, such as a draining server's `close`, wins). The value every forwarded response carries.
+ */
+export function clientConnection(res: ServerResponse | undefined): string {
   const set = res?.getHeader('connection');
   if (set !== undefined) return String(set);
   return res?.shouldKeepAlive === false ? 'close' : 'keep-alive';

@@ -134,14 +134,16 @@ export class BodyTracker {
 
   /**
    * Consumes body bytes of `chunk` from `start`; returns the index just past the last one (== `start` when the
-   * body was already done).
+   * body was already done). `onPayload`, when given, is called with each run `[from, to)` of payload bytes (chunk
+   * data without its framing), so that a reader can decode a chunked body without copying it.
    * @throws HttpFramingError on broken chunked framing.
    */
-  feed(chunk: Buffer, start: number): number {
+  feed(chunk: Buffer, start: number, onPayload?: (from: number, to: number) => void): number {
     const { framing } = this;
     if (this.state === State.Done) return start;
     if (framing.kind === 'close') {
       this.payload += chunk.length - start;
+      if (onPayload !== undefined && chunk.length > start) onPayload(start, chunk.length);
       return chunk.length;
     }
     if (framing.kind === 'length') {
@@ -149,18 +151,20 @@ export class BodyTracker {
       this.remaining -= take;
       this.payload += take;
       if (this.remaining === 0) this.state = State.Done;
+      if (onPayload !== undefined && take > 0) onPayload(start, start + take);
       return start + take;
     }
-    return this.feedChunked(chunk, start);
+    return this.feedChunked(chunk, start, onPayload);
   }
 
-  private feedChunked(chunk: Buffer, start: number): number {
+  private feedChunked(chunk: Buffer, start: number, onPayload: ((from: number, to: number) => void) | undefined): number {
     let i = start;
     while (i < chunk.length && this.state !== State.Done) {
       if (this.state === State.Data) {
         const take = Math.min(this.remaining, chunk.length - i);
         this.remaining -= take;
         this.payload += take;
+        if (onPayload !== undefined && take > 0) onPayload(i, i + take);
         i += take;
         if (this.remaining === 0) this.state = State.DataCr;
         continue;

@@ -33,13 +33,15 @@ export interface RequestHead {
 export interface ResponseHead {
   readonly version: string;
   readonly status: number;
+  /** The reason phrase as sent (latin1), empty when there was none. */
+  readonly reason?: string;
   readonly headers: readonly HeaderField[];
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: [\t\x20-\x7e\x80-\xff]*)?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const BAD_VALUE = /[\0\r\n]/;
 
 /**
@@ -70,7 +72,7 @@ export function parseResponseHead(buf: Buffer, length: number): ResponseHead {
   const lines = headLines(buf, length, 502);
   const match = STATUS_LINE.exec(lines[0] ?? '');
   if (match === null) throw new HttpFramingError(502, `malformed status line from the service: ${quote(lines[0] ?? '')}`);
-  return { version: `1.${match[1]!}`, status: Number(match[2]), headers: headerFields(lines, 502) };
+  return { version: `1.${match[1]!}`, status: Number(match[2]), reason: match[3] ?? '', headers: headerFields(lines, 502) };
 }
 
 /** Every value of header `name` (lower case), joined as one list with `, ` (RFC 9110 §5.3); undefined if absent. */

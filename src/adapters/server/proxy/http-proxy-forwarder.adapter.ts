@@ -8,6 +8,7 @@ import { ProxyCaller, type ProxyCallOptions } from '../../http/proxy-call.js';
 import { UpstreamStreamAgent } from './stream-agent.js';
 import { stripInternalHeaders } from './passes/strip-internal-headers.js';
 import { UpstreamGoneError, type UpstreamConnection } from '../../../application/ports/upstream-transport.port.js';
+import { TunnelPassThrough } from './tunnel-pass-through.js';
 
 /** The header that marks a request forwarded by another node: it may only be served by a local upstream. */
 export const FORWARDED_HOP_HEADER = 'x-piko-forward';
@@ -30,11 +31,18 @@ export interface HttpProxyForwarderOptions {
    * over HTTPS with these options, read again for each new connection (they reload).
    */
   readonly peerTls?: ClientTlsSource;
+  /**
+   * False sends plain requests for a local upstream through http-proxy-3 as well (the general path); by default
+   * they take the pass-through ({@link TunnelPassThrough}), which costs the server less CPU per request.
+   */
+  readonly passThrough?: boolean;
 }
 
 /**
- * The Forwarder port on http-proxy-3. A local upstream is reached through tunnel streams handed to the proxy
- * by a keep-alive Agent per upstream connection (Piko's ReverseProxy with a custom dialer, plus reuse). A peer
+ * The Forwarder port on http-proxy-3. A plain request for a local upstream takes the pass-through
+ * ({@link TunnelPassThrough}) over pooled tunnel streams; an upgrade for one is reached through tunnel streams
+ * handed to the proxy by a keep-alive Agent per upstream connection (Piko's ReverseProxy with a custom dialer,
+ * plus reuse). A peer
  * node is reached over a pooled keep-alive connection (Piko opens a TCP connection per forwarded request: its
  * §15 #13).
  */
@@ -45,6 +53,8 @@ export class HttpProxyForwarder implements Forwarder {
   /** One stream pool per upstream connection; dropped with the connection. */
   private readonly agents = new WeakMap<UpstreamConnection, UpstreamStreamAgent>();
   private readonly trusted: TrustedProxies;
+  /** Plain requests for a local upstream; undefined when turned off. */
+  private readonly passThrough?: TunnelPassThrough;
 
   /** @throws Error when a trusted proxy entry is not an IP address or CIDR block (the config loader checks first). */
   constructor(clock: Clock, options: HttpProxyForwarderOptions = {}) {
@@ -53,9 +63,15 @@ export class HttpProxyForwarder implements Forwarder {
     const pool = { keepAlive: true, maxFreeSockets: 256 };
     this.peerAgent = options.peerTls === undefined ? new Agent(pool) : new ReloadingHttpsAgent(options.peerTls, pool);
     this.peerScheme = options.peerTls === undefined ? 'http' : 'https';
+    if (options.passThrough !== false) this.passThrough = new TunnelPassThrough(clock);
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, options: ForwardOptions): Promise<ForwardOutcome> {
+    if (target.kind === 'upstream' && this.passThrough !== undefined) {
+      // What an earlier attempt toward a peer node set (hop marker and proof) never reaches a service.
+      stripInternalHeaders(req.headers);
+      return this.passThrough.web(req, res, target.upstream, { headerTimeoutMs: options.headerTimeoutMs, forwarded: this.trusted });
+    }
     return this.caller.web(req, res, this.callOptions(target, options, req.headers));
   }
 
