@@ -133,8 +133,9 @@ describe('parseRequestHead', () => {
 describe('parseResponseHead', () => {
   it('reads the status line with or without a reason, and the headers', () => {
     const head = response('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-    assert.deepEqual(head, { version: '1.1', status: 404, headers: [['content-length', '0']] });
+    assert.deepEqual(head, { version: '1.1', status: 404, reason: 'Not Found', headers: [['content-length', '0']] });
     assert.equal(response('HTTP/1.0 200\r\n\r\n').status, 200);
+    assert.equal(response('HTTP/1.0 200\r\n\r\n').reason, '');
     assert.equal(response('HTTP/1.1 200 \r\n\r\n').status, 200);
     assert.equal(response('HTTP/1.1 599 Odd\txx \xff\r\n\r\n').status, 599);
   });
