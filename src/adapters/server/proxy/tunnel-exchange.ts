@@ -238,7 +238,8 @@ export class TunnelExchange implements TunnelStreamUser {
     stream.pause();
     res.once('drain', () => {
       this.resPaused = false;
-      stream.resume();
+      // A stream released meanwhile was resumed then, and may now be paused by the exchange holding it.
+      if (!this.done) stream.resume();
     });
   }
 

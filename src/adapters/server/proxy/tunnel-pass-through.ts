@@ -21,6 +21,8 @@ export interface PassThroughOptions {
 }
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods node:http's client sends without `Content-Length` when they carry no body. */
+const NO_LENGTH_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE', 'CONNECT']);
 
 /**
  * Sends plain HTTP requests for a local upstream over its tunnel streams without node:http's client or
@@ -84,8 +86,9 @@ export class TunnelPassThrough {
     // Node has answered `100 Continue` already; like nginx, the service is not asked again.
     delete headers.expect;
     const method = req.method ?? 'GET';
-    // http-proxy-3's `deleteLength`: a DELETE or OPTIONS without a body says so with `Content-Length: 0`.
-    if (!chunked && (method === 'DELETE' || method === 'OPTIONS') && headers['content-length'] === undefined) headers['content-length'] = '0';
+    // As on the general path (http-proxy-3's `deleteLength`, then node:http's client for methods that expect a
+    // body): a request without a body other than GET, HEAD or TRACE says so with `Content-Length: 0`.
+    if (!chunked && headers['content-length'] === undefined && !NO_LENGTH_METHODS.has(method)) headers['content-length'] = '0';
     if (chunked) headers['transfer-encoding'] = 'chunked';
     // Pooled tunnel streams serve the next request too.
     headers.connection = 'keep-alive';

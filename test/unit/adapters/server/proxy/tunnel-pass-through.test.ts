@@ -201,6 +201,26 @@ describe('TunnelPassThrough', () => {
         assert.ok(wire.endsWith('\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'), JSON.stringify(wire));
       });
 
+      it('sends Content-Length: 0 for a body-less request as the general path does (none for GET, HEAD, TRACE)', async () => {
+        const h = harness();
+        const heads: string[] = [];
+        h.upstream.onStream = scripted((far, head) => {
+          heads.push(head);
+          far.write('HTTP/1.1 204 No Content\r\n\r\n');
+        });
+        for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'GET', 'HEAD', 'TRACE']) {
+          const [near, far] = duplexPair();
+          h.front.emit('connection', far);
+          near.write(`${method} / HTTP/1.1\r\nhost: svc\r\n\r\n`);
+          await until(() => heads.length > 0, `${method} sent`);
+          const head = heads.pop()!;
+          const expected = ['GET', 'HEAD', 'TRACE'].includes(method) ? undefined : '0';
+          assert.equal(/\r\ncontent-length: (\S+)\r\n/.exec(head)?.[1], expected, `${method}: ${JSON.stringify(head)}`);
+          assert.doesNotMatch(head, /transfer-encoding/);
+          near.destroy();
+        }
+      });
+
       for (const [what, method, status] of [
         ['HEAD', 'HEAD', 200],
         ['204', 'GET', 204],
