@@ -190,14 +190,14 @@ export class TunnelExchange implements TunnelStreamUser {
         continue;
       }
       if (framing.kind === 'switch') throw new HttpFramingError(502, 'the service switched protocols');
-      this.respond(head, framing);
+      this.respond(head, framing, length < buf.length);
       if (!this.done && this.body !== undefined && length < buf.length) this.feedBody(buf, length);
       return;
     }
   }
 
-  /** Writes the status and headers to the client; the body (if any) follows. */
-  private respond(head: ResponseHead, framing: BodyFraming): void {
+  /** Writes the status and headers to the client; the body (if any) follows. `more`: bytes follow the head. */
+  private respond(head: ResponseHead, framing: BodyFraming, more: boolean): void {
     const { req, res } = this.request;
     const headers = headerObject(head);
     stripHopByHopResponseHeaders(headers);
@@ -215,7 +215,8 @@ export class TunnelExchange implements TunnelStreamUser {
     }
     this.events.onResponse(this, head.status);
     if (framing.kind === 'none') {
-      this.complete(false);
+      // Bytes after a body-less response: the agent is out of step; the stream is not reused.
+      this.complete(more);
       return;
     }
     this.body = new BodyTracker(framing, 502);

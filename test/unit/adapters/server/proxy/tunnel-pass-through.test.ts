@@ -239,6 +239,14 @@ describe('TunnelPassThrough', () => {
         });
       }
 
+      it('does not reuse a stream that sent more than the response (out of step)', async () => {
+        const h = harness();
+        h.upstream.onStream = scripted((far) => far.write('HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n\r\n'));
+        assert.equal((await h.send(GET)).status, 204);
+        assert.equal((await h.send(GET)).status, 204);
+        assert.equal(h.upstream.openStreamCalls, 2);
+      });
+
       it('decodes a chunked response for Node to frame, skips a 103, and reuses the stream', async () => {
         const h = harness();
         h.upstream.onStream = scripted((far) => {
