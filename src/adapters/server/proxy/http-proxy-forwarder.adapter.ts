@@ -42,9 +42,8 @@ export interface HttpProxyForwarderOptions {
  * The Forwarder port on http-proxy-3. A plain request for a local upstream takes the pass-through
  * ({@link TunnelPassThrough}) over pooled tunnel streams; an upgrade for one is reached through tunnel streams
  * handed to the proxy by a keep-alive Agent per upstream connection (Piko's ReverseProxy with a custom dialer,
- * plus reuse). A peer
- * node is reached over a pooled keep-alive connection (Piko opens a TCP connection per forwarded request: its
- * §15 #13).
+ * plus reuse). A peer node is reached over a pooled keep-alive connection (Piko opens a TCP connection per
+ * forwarded request: its §15 #13).
  */
 export class HttpProxyForwarder implements Forwarder {
   private readonly caller: ProxyCaller;
