@@ -6,14 +6,14 @@ import type { MuxStream } from './stream.js';
  */
 function backlogErrorSink(): void {}
 
-/** What the backlog needs of its session. */
+/** What the backlog needs of its session (the session itself: no closures kept per session). */
 export interface AcceptBacklogHooks {
-  /** True while the session has a `'stream'` listener. */
-  listening(): boolean;
   /** True once the session is closed. */
-  closed(): boolean;
+  readonly closed: boolean;
+  /** True while the session has a `'stream'` listener. */
+  _muxListening(): boolean;
   /** Emits `'stream'` for `stream`. */
-  emit(stream: MuxStream): void;
+  _muxDeliver(stream: MuxStream): void;
 }
 
 /**
@@ -37,12 +37,12 @@ export class AcceptBacklog {
 
   /** True when a new inbound stream would find no listener and no room: it must be refused. */
   get full(): boolean {
-    return !this.#hooks.listening() && this.#waiting.length >= this.#limit;
+    return !this.#hooks._muxListening() && this.#waiting.length >= this.#limit;
   }
 
   /** Delivers `stream` now, or holds it (with an `'error'` sink) behind those already waiting. */
   admit(stream: MuxStream): void {
-    if (this.#hooks.listening() && this.#waiting.length === 0) {
+    if (this.#hooks._muxListening() && this.#waiting.length === 0) {
       this.#deliver(stream);
     } else {
       stream.on('error', backlogErrorSink);
@@ -52,7 +52,7 @@ export class AcceptBacklog {
 
   /** Delivers the held streams, in order, while someone listens; those destroyed meanwhile are skipped. */
   readonly drain = (): void => {
-    while (this.#waiting.length > 0 && !this.#hooks.closed() && this.#hooks.listening()) {
+    while (this.#waiting.length > 0 && !this.#hooks.closed && this.#hooks._muxListening()) {
       const stream = this.#waiting.shift()!;
       if (stream.destroyed) continue;
       this.#deliver(stream);
@@ -66,7 +66,7 @@ export class AcceptBacklog {
 
   #deliver(stream: MuxStream): void {
     stream.off('error', backlogErrorSink);
-    this.#hooks.emit(stream);
+    this.#hooks._muxDeliver(stream);
     stream._muxAccept();
   }
 }

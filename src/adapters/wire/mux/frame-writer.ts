@@ -5,14 +5,14 @@ import { FrameType, GoAwayCode, HEADER_LENGTH, SESSION_STREAM_ID } from './frame
 import type { MuxStream } from './stream.js';
 import type { MuxTransport } from './transport.js';
 
-/** What the writer needs of its session. */
+/** What the writer needs of its session (the session itself: no closures kept per session). */
 export interface FrameWriterHooks {
   /** True once the session is closed: nothing more is written. */
-  closed(): boolean;
+  readonly closed: boolean;
   /** The last frame of a finished stream is written: the session may stop counting the stream. */
-  forget(stream: MuxStream): void;
+  _muxForget(stream: MuxStream): void;
   /** Too many control frames wait (the peer does not read): the session must close with `error`. */
-  overflow(error: MuxProtocolError): void;
+  _muxOverflow(error: MuxProtocolError): void;
 }
 
 /**
@@ -43,7 +43,7 @@ export class FrameWriter {
 
   /** Writes one frame without payload at once, whatever the backpressure or queue (go-away before closing). */
   writeNow(type: FrameType, flags: number, streamId: number, length: number): void {
-    if (this.#hooks.closed()) return;
+    if (this.#hooks.closed) return;
     const header = Buffer.allocUnsafe(HEADER_LENGTH);
     writeHeader(header, 0, type, flags, streamId, length);
     if (!this.#transport.write(header)) this.#blocked = true;
@@ -55,14 +55,14 @@ export class FrameWriter {
    * session is told to close with a protocol error.
    */
   sendSession(type: FrameType, flags: number, streamId: number, length: number): void {
-    if (this.#hooks.closed()) return;
+    if (this.#hooks.closed) return;
     if (this.#canWriteControl()) {
       this.writeNow(type, flags, streamId, length);
     } else if (!this.#control.pushSession(type, flags, streamId, length)) {
       // The go-away is for the record: the peer is not reading, so the transport is destroyed rather than
       // flushed, which frees what it holds at once.
       this.writeNow(FrameType.GoAway, 0, SESSION_STREAM_ID, GoAwayCode.ProtocolError);
-      this.#hooks.overflow(
+      this.#hooks._muxOverflow(
         new MuxProtocolError(
           'control-queue-full',
           `the peer does not read: more than ${this.#control.sessionFrames} control frames wait to be sent`,
@@ -76,14 +76,14 @@ export class FrameWriter {
    * merged into the stream's waiting frame (see {@link ControlQueue}).
    */
   sendStream(stream: MuxStream, flags: number, delta: number): void {
-    if (this.#hooks.closed()) return;
+    if (this.#hooks.closed) return;
     if (this.#canWriteControl()) this.writeNow(FrameType.WindowUpdate, flags, stream.id, delta);
     else this.#control.mergeStream(stream, flags, delta);
   }
 
   /** `stream` has data to send: serve it when the transport can take it. */
   requestSend(stream: MuxStream): void {
-    if (this.#hooks.closed()) return;
+    if (this.#hooks.closed) return;
     this.#sendable.add(stream);
     this.#flush();
   }
@@ -119,14 +119,14 @@ export class FrameWriter {
     if (this.#blocked) return false;
     const taken = this.#control.take();
     if (taken === undefined) return true;
-    for (const stream of taken.released) this.#hooks.forget(stream);
+    for (const stream of taken.released) this.#hooks._muxForget(stream);
     if (!this.#transport.write(taken.bytes)) this.#blocked = true;
     return !this.#blocked;
   }
 
   /** Writes waiting control frames, then data frames round-robin until nothing is sendable or the transport needs to drain. */
   #flush(): void {
-    if (this.#flushing || this.#blocked || this.#hooks.closed()) return;
+    if (this.#flushing || this.#blocked || this.#hooks.closed) return;
     this.#flushing = true;
     try {
       if (!this.#flushControl()) return;
@@ -145,7 +145,7 @@ export class FrameWriter {
           if (!this.#transport.write(payload, out.payloadFlushed)) this.#blocked = true;
         }
         out.afterWrite();
-        if (this.#hooks.closed()) return;
+        if (this.#hooks.closed) return;
         if (out.canSend) sendable.add(stream);
         if (this.#blocked) return;
       }

@@ -8,17 +8,21 @@ interface PendingPing {
   readonly reject: (error: Error) => void;
 }
 
-/** What {@link Pings} needs of its session. */
+/** The keepalive settings of {@link Pings}. */
 export interface PingsOptions {
   readonly clock: Clock;
   /** Interval between keepalive pings in ms; 0 sends none. */
   readonly intervalMs: number;
   /** How long a keepalive ping may wait for its ACK; 0 waits forever. */
   readonly timeoutMs: number;
+}
+
+/** What {@link Pings} needs of its session (the session itself: no closures kept per session). */
+export interface PingsHooks {
   /** Sends a ping frame with `flags` (SYN to ask, ACK to answer) and the opaque value. */
-  send(flags: number, opaque: number): void;
+  _muxSendPing(flags: number, opaque: number): void;
   /** A keepalive ping was not answered in time: the session must close with `error`. */
-  timedOut(error: MuxTimeoutError): void;
+  _muxPingTimedOut(error: MuxTimeoutError): void;
 }
 
 /**
@@ -28,14 +32,16 @@ export interface PingsOptions {
  */
 export class Pings {
   readonly #options: PingsOptions;
+  readonly #hooks: PingsHooks;
   readonly #pending = new Map<number, PendingPing>();
   #nextId = 0;
   #intervalCancel: Cancel | undefined;
   #timeoutCancel: Cancel | undefined;
   #stopped = false;
 
-  constructor(options: PingsOptions) {
+  constructor(options: PingsOptions, hooks: PingsHooks) {
     this.#options = options;
+    this.#hooks = hooks;
     this.#scheduleKeepAlive();
   }
 
@@ -49,7 +55,7 @@ export class Pings {
   /** A ping frame from the peer: a SYN is answered with the same opaque value, an ACK ends our ping. */
   onFrame(flags: number, opaque: number): void {
     if (flags & Flag.SYN) {
-      this.#options.send(Flag.ACK, opaque);
+      this.#hooks._muxSendPing(Flag.ACK, opaque);
       return;
     }
     if (flags & Flag.ACK) {
@@ -75,7 +81,7 @@ export class Pings {
     const id = this.#nextId;
     this.#nextId = (id + 1) >>> 0;
     this.#pending.set(id, pending);
-    this.#options.send(Flag.SYN, id);
+    this.#hooks._muxSendPing(Flag.SYN, id);
   }
 
   #scheduleKeepAlive(): void {
@@ -94,7 +100,7 @@ export class Pings {
       this.#timeoutCancel = clock.schedule(timeoutMs, () => {
         this.#timeoutCancel = undefined;
         this.#pending.delete(id);
-        this.#options.timedOut(new MuxTimeoutError('keepalive', timeoutMs));
+        this.#hooks._muxPingTimedOut(new MuxTimeoutError('keepalive', timeoutMs));
       });
     }
     this.#send({ start: clock.now(), resolve: this.#onKeepAliveAck, reject: noop });

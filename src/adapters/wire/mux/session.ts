@@ -86,17 +86,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#transport = transport;
     this.#nextStreamId = settings.isServer ? 2 : 1;
     this.#decoder = new FrameDecoder({ maxDataPayload: settings.windowCap });
-    this.#writer = new FrameWriter(transport, settings.maxFramePayload, settings.maxQueuedControlFrames, {
-      closed: () => this.#closed,
-      forget: (stream) => this.#forget(stream),
-      overflow: (error) => this.#shutdown(error, false),
-    });
-
-    this.#backlog = new AcceptBacklog(settings.acceptBacklog, {
-      listening: () => this.listenerCount('stream') > 0,
-      closed: () => this.#closed,
-      emit: (stream) => this.emit('stream', stream),
-    });
+    this.#writer = new FrameWriter(transport, settings.maxFramePayload, settings.maxQueuedControlFrames, this);
+    this.#backlog = new AcceptBacklog(settings.acceptBacklog, this);
     const { clock, maxWindow, windowCap, windowBudget, streamCloseTimeoutMs } = settings;
     this.#host = new SessionStreamHost(this, this.#writer, clock, maxWindow, windowCap, windowBudget, streamCloseTimeoutMs);
 
@@ -113,13 +104,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (transport.destroyed || transport.readableEnded) {
       queueMicrotask(() => this.close(new MuxSessionClosedError('transport already closed')));
     }
-    this.#pings = new Pings({
-      clock: settings.clock,
-      intervalMs: settings.keepAliveIntervalMs,
-      timeoutMs: settings.keepAliveTimeoutMs,
-      send: (flags, opaque) => this.#writer.sendSession(FrameType.Ping, flags, SESSION_STREAM_ID, opaque),
-      timedOut: (error) => this.close(error),
-    });
+    const { keepAliveIntervalMs: intervalMs, keepAliveTimeoutMs: timeoutMs } = settings;
+    this.#pings = new Pings({ clock: settings.clock, intervalMs, timeoutMs }, this);
   }
 
   /** True once the session has ended. */
@@ -347,11 +333,39 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   /** @internal The stream finished: forgotten now, or once its last frame is written. */
   _muxRelease(stream: MuxStream): void {
     // Its last frame (FIN or RST) still waits: keep counting the stream (in maxStreams) until it is written.
-    if (!this.#writer.release(stream)) this.#forget(stream);
+    if (!this.#writer.release(stream)) this._muxForget(stream);
   }
 
-  #forget(stream: MuxStream): void {
+  /** @internal The stream's last frame is written: it no longer counts. */
+  _muxForget(stream: MuxStream): void {
     if (this.#streams.get(stream.id) === stream) this.#streams.delete(stream.id);
+  }
+
+  // ---- Hooks of the session's parts (internal: one object per session rather than closures) -------------------
+
+  /** @internal */
+  _muxOverflow(error: MuxProtocolError): void {
+    this.#shutdown(error, false);
+  }
+
+  /** @internal */
+  _muxListening(): boolean {
+    return this.listenerCount('stream') > 0;
+  }
+
+  /** @internal */
+  _muxDeliver(stream: MuxStream): void {
+    this.emit('stream', stream);
+  }
+
+  /** @internal */
+  _muxSendPing(flags: number, opaque: number): void {
+    this.#writer.sendSession(FrameType.Ping, flags, SESSION_STREAM_ID, opaque);
+  }
+
+  /** @internal */
+  _muxPingTimedOut(error: Error): void {
+    this.close(error);
   }
 
   // ---- Shutdown -------------------------------------------------------------------------------------------------
