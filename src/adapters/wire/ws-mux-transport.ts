@@ -24,8 +24,11 @@ export const WS_TRANSPORT_HIGH_WATER = 128 * 1024;
  */
 export const BATCH_MAX_CHUNK = 16 * 1024;
 
+/** Where a WebSocket points to its transport, so that one listener function serves every connection. */
+const kTransport = Symbol('piko.wsMuxTransport');
+
 /** What `ws` keeps of the connection's socket (`_socket`): set once open, for its `'drain'`. */
-type WithSocket = WebSocket & { _socket?: Socket | null };
+type WithSocket = WebSocket & { _socket?: Socket | null; [kTransport]?: WsMuxTransport };
 
 /**
  * An open WebSocket as the byte transport of a yamux session, as Piko uses it (§4.2): binary messages are bytes
@@ -61,9 +64,12 @@ export class WsMuxTransport extends EventEmitter implements MuxTransport {
     this.#onText = onText;
     ws.binaryType = 'nodebuffer';
     this.on('error', ignoreError);
-    ws.on('message', this.#onMessage);
-    ws.once('close', this.#onClose);
-    ws.on('error', this.#onError);
+    // Listeners shared by every connection (`this` is the WebSocket), not closures made per connection: a node
+    // holds one transport per idle upstream.
+    this.#ws[kTransport] = this;
+    ws.on('message', WsMuxTransport.#onMessage);
+    ws.once('close', WsMuxTransport.#onClose);
+    ws.on('error', WsMuxTransport.#onError);
     // A dialer may have paused the WebSocket until its reader is in place (ws-upstream-dialer.ts): the
     // session's listeners are attached synchronously after this, before any buffered byte can be emitted.
     if (ws.isPaused) ws.resume();
@@ -123,16 +129,20 @@ export class WsMuxTransport extends EventEmitter implements MuxTransport {
   #scheduleTick(): void {
     if (this.#tickScheduled) return;
     this.#tickScheduled = true;
-    process.nextTick(this.#onTick);
+    process.nextTick(WsMuxTransport.#onTick, this);
   }
 
   /** Sends the batch; then, if `write` reported backpressure, waits for the socket. */
-  readonly #onTick = (): void => {
+  static #onTick(transport: WsMuxTransport): void {
+    transport.#tick();
+  }
+
+  #tick(): void {
     this.#tickScheduled = false;
     if (this.#closed) return;
     this.#sendBatch();
     if (this.#blocked) this.#awaitDrain();
-  };
+  }
 
   /** Sends the batched chunks as one message. */
   #sendBatch(): void {
@@ -163,7 +173,22 @@ export class WsMuxTransport extends EventEmitter implements MuxTransport {
     this.emit('drain');
   };
 
-  readonly #onMessage = (data: Buffer, isBinary: boolean): void => {
+  static #onMessage(this: WithSocket, data: Buffer, isBinary: boolean): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#message(data, isBinary);
+  }
+
+  static #onError(this: WithSocket, error: Error): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#error(error);
+  }
+
+  static #onClose(this: WithSocket): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#close();
+  }
+
+  #message(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
     if (!isBinary) {
       this.#ws.close(1003, 'binary messages only');
@@ -171,28 +196,28 @@ export class WsMuxTransport extends EventEmitter implements MuxTransport {
       return;
     }
     this.emit('data', data);
-  };
+  }
 
-  readonly #onError = (error: Error): void => {
+  #error(error: Error): void {
     // ws closes the connection itself after an error (1009 for a message above the limit): destroy() must not
     // cut it before that close frame is out.
     this.#errored = true;
     if (!this.#closed) this.emit('error', error);
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#batch = [];
     this.#batchBytes = 0;
     const callbacks = this.#batchCallbacks;
     this.#batchCallbacks = undefined;
-    this.#ws.off('message', this.#onMessage);
+    this.#ws.off('message', WsMuxTransport.#onMessage);
     if (callbacks !== undefined) for (const cb of callbacks) cb(new Error('WebSocket closed'));
     if (this.#ended) this.emit('finish');
     this.emit('end');
     this.emit('close');
-  };
+  }
 }
 
 function ignoreError(): void {}
