@@ -182,10 +182,9 @@ export class ProxyCaller {
   /** Proxies one HTTP request; resolves when the response headers arrive or the call fails. */
   web(req: IncomingMessage, res: ServerResponse, options: ProxyCallOptions): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
-      const problem = requestTargetProblem(req.method, req.url, req.headers);
-      if (problem !== undefined) {
-        writeJsonError(res, 400, problem);
-        resolve({ kind: 'failed', status: 400, error: new UnforwardableRequestError(problem) });
+      const refused = refuseUnforwardable(req, res);
+      if (refused !== undefined) {
+        resolve(refused);
         return;
       }
       const call = this.begin(req, options, resolve);
@@ -296,6 +295,17 @@ export class ProxyCaller {
     (req as WithCall)[kCall] = call;
     return call;
   }
+}
+
+/**
+ * Answers 400 (with the reason) a request whose target cannot be forwarded as it is, before anything is opened
+ * towards an upstream, and returns that outcome; undefined for a request that may go on.
+ */
+export function refuseUnforwardable(req: IncomingMessage, res: ServerResponse): ForwardOutcome | undefined {
+  const problem = requestTargetProblem(req.method, req.url, req.headers);
+  if (problem === undefined) return undefined;
+  writeJsonError(res, 400, problem);
+  return { kind: 'failed', status: 400, error: new UnforwardableRequestError(problem) };
 }
 
 /** Follows one outgoing request: the header wait starts when it has been sent in full, body included. */

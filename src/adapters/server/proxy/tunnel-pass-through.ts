@@ -5,8 +5,7 @@ import { UpstreamGoneError, type UpstreamConnection } from '../../../application
 import { ProxyErrors, writeJsonError } from '../../wire/json-error.js';
 import type { TrustedProxies } from '../../http/passes/forwarded-headers.js';
 import { hasChunkedBody } from '../../http/passes/hop-by-hop.js';
-import { requestTargetProblem } from '../../http/passes/request-target.js';
-import { ClientGoneError, HeaderTimeoutError, UnforwardableRequestError, prepareHeaders } from '../../http/proxy-call.js';
+import { ClientGoneError, HeaderTimeoutError, UnforwardableRequestError, prepareHeaders, refuseUnforwardable } from '../../http/proxy-call.js';
 import type { HttpFramingError } from '../../http/relay/http1-head.js';
 import { outgoingTarget, serializeRequestHead } from '../../http/relay/request-head.js';
 import { TunnelExchange, type ExchangeEvents, type ExchangeRequest } from './tunnel-exchange.js';
@@ -50,10 +49,9 @@ export class TunnelPassThrough {
   /** Proxies one HTTP request (not an upgrade) to `upstream`; resolves when the response head arrives or the call fails. */
   web(req: IncomingMessage, res: ServerResponse, upstream: UpstreamConnection, options: PassThroughOptions): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
-      const problem = requestTargetProblem(req.method, req.url, req.headers);
-      if (problem !== undefined) {
-        writeJsonError(res, 400, problem);
-        resolve({ kind: 'failed', status: 400, error: new UnforwardableRequestError(problem) });
+      const refused = refuseUnforwardable(req, res);
+      if (refused !== undefined) {
+        resolve(refused);
         return;
       }
       let request: ExchangeRequest;

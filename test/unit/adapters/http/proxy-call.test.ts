@@ -9,6 +9,7 @@ import { TrustedProxies } from '../../../../src/adapters/http/passes/forwarded-h
 import { withSocketShape } from '../../../../src/adapters/http/socket-shape.js';
 import { duplexPair } from '../../../support/duplex-pair.js';
 import { FakeClock } from '../../../support/fakes/fake-clock.js';
+import { untilTurns } from '../../../support/turns.js';
 
 /*
  * ProxyCaller end to end in memory: a client, a front http.Server that hands each request to the caller, and a
@@ -18,14 +19,6 @@ import { FakeClock } from '../../../support/fakes/fake-clock.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Waits (event-loop turns, bounded) until `check` holds. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if (check()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 /** Emits one end of a new duplex pair as a connection of `server` and returns the other end. */
 function connectTo(server: Server): Duplex {
@@ -168,14 +161,14 @@ describe('ProxyCaller', () => {
           void (async () => {
             for (let i = 1; i <= 3; i++) {
               req.write(Buffer.alloc(10, 0x61));
-              await until(() => received === i * 10, `chunk ${i}`);
+              await untilTurns(() => received === i * 10, `chunk ${i}`);
               h.clock.advance(5_000); // five timeouts between two chunks
             }
             req.end();
           })();
         });
-        await until(() => answer !== undefined, 'the whole body');
-        await until(() => h.clock.pending === 1, 'the header timer');
+        await untilTurns(() => answer !== undefined, 'the whole body');
+        await untilTurns(() => h.clock.pending === 1, 'the header timer');
         h.clock.advance(999);
         answer?.();
         const res = await response;
@@ -191,7 +184,7 @@ describe('ProxyCaller', () => {
           req.on('end', () => (ended = true));
         });
         const response = h.send({ method: 'POST', path: '/late', headers: { host: 'svc' } }, (req) => req.end('body'));
-        await until(() => ended && h.clock.pending === 1, 'the body and the header timer');
+        await untilTurns(() => ended && h.clock.pending === 1, 'the body and the header timer');
         h.clock.advance(1_000);
         const res = await response;
         assert.equal(res.status, 504);
@@ -247,7 +240,7 @@ describe('ProxyCaller', () => {
         const smuggled = 'GET /smuggled HTTP/1.1\r\nhost: svc\r\n\r\n';
         const res = await h.send({ method: 'DELETE', path: '/del', headers: { host: 'svc', 'transfer-encoding': 'chunked' } }, (req) => req.end(smuggled));
         assert.equal(res.status, 200);
-        await until(() => h.seen.length >= 1, 'the service saw the DELETE');
+        await untilTurns(() => h.seen.length >= 1, 'the service saw the DELETE');
         assert.deepEqual(h.seen.map((s) => `${s.method} ${s.url}`), ['DELETE /del']);
         assert.equal(h.seen[0]?.body, smuggled);
         assert.equal(h.seen[0]?.headers['transfer-encoding'], 'chunked');

@@ -11,6 +11,7 @@ import { duplexPair } from '../../../../support/duplex-pair.js';
 import { FakeClock } from '../../../../support/fakes/fake-clock.js';
 import { FakeUpstreamConnection } from '../../../../support/fakes/fake-upstream-connection.js';
 import { EndpointFixtures } from '../../../../support/fixtures/endpoint.fixtures.js';
+import { untilTurns } from '../../../../support/turns.js';
 
 /*
  * TunnelPassThrough end to end in memory: a client, a front http.Server that hands each request to the
@@ -21,14 +22,6 @@ import { EndpointFixtures } from '../../../../support/fixtures/endpoint.fixtures
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Waits (event-loop turns, bounded) until `check` holds. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if (check()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 /** An upstream connection whose streams are duplex pairs; the far end of each goes to `onStream`. */
 class PairUpstream extends FakeUpstreamConnection {
@@ -212,7 +205,7 @@ describe('TunnelPassThrough', () => {
           const [near, far] = duplexPair();
           h.front.emit('connection', far);
           near.write(`${method} / HTTP/1.1\r\nhost: svc\r\n\r\n`);
-          await until(() => heads.length > 0, `${method} sent`);
+          await untilTurns(() => heads.length > 0, `${method} sent`);
           const head = heads.pop()!;
           const expected = ['GET', 'HEAD', 'TRACE'].includes(method) ? undefined : '0';
           assert.equal(/\r\ncontent-length: (\S+)\r\n/.exec(head)?.[1], expected, `${method}: ${JSON.stringify(head)}`);
@@ -266,7 +259,7 @@ describe('TunnelPassThrough', () => {
         h.upstream.onStream = scripted((far) => far.end('HTTP/1.1 200 OK\r\n\r\nall of it'));
         const res = await h.send(GET);
         assert.equal(res.body, 'all of it');
-        await until(() => h.upstream.far[0]!.destroyed, 'stream closed');
+        await untilTurns(() => h.upstream.far[0]!.destroyed, 'stream closed');
         assert.equal(h.passThrough.idleStreams(h.upstream), 0);
       });
     });
@@ -323,7 +316,7 @@ describe('TunnelPassThrough', () => {
           h.upstream.onStream = scripted((far) => far.write(bytes));
           const res = await h.send(GET);
           assert.deepEqual([res.status, JSON.parse(res.body)], [502, { error: 'upstream unreachable' }]);
-          await until(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
+          await untilTurns(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
         });
       }
 
@@ -353,12 +346,12 @@ describe('TunnelPassThrough', () => {
           client = req;
           req.write('ab');
         });
-        await until(() => h.upstream.far.length === 1, 'stream opened');
+        await untilTurns(() => h.upstream.far.length === 1, 'stream opened');
         for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
         h.clock.advance(5_000);
         assert.equal(h.clock.pending, 0, 'no timer runs while the body is still coming');
         client.end('cd');
-        await until(() => h.clock.pending === 1, 'timer started');
+        await untilTurns(() => h.clock.pending === 1, 'timer started');
         h.clock.advance(999);
         assert.equal(h.outcomes.length, 1);
         h.clock.advance(1);
@@ -366,7 +359,7 @@ describe('TunnelPassThrough', () => {
         assert.deepEqual([res.status, JSON.parse(res.body)], [504, { error: 'upstream timeout' }]);
         const outcome = await h.outcomes[0];
         assert.ok(outcome?.kind === 'failed' && outcome.status === 504 && outcome.error.name === 'HeaderTimeoutError');
-        await until(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
+        await untilTurns(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
         assert.equal(h.passThrough.idleStreams(h.upstream), 0);
       });
     });
@@ -382,11 +375,11 @@ describe('TunnelPassThrough', () => {
         } });
         req.on('error', () => {});
         req.end();
-        await until(() => h.upstream.far.length === 1, 'stream opened');
+        await untilTurns(() => h.upstream.far.length === 1, 'stream opened');
         req.destroy();
         const outcome = await h.outcomes[0];
         assert.ok(outcome?.kind === 'failed' && outcome.status === 499 && outcome.error.name === 'ClientGoneError');
-        await until(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
+        await untilTurns(() => h.upstream.far[0]!.destroyed, 'stream destroyed');
       });
     });
 
@@ -397,7 +390,7 @@ describe('TunnelPassThrough', () => {
         assert.equal(h.passThrough.idleStreams(h.upstream), 1);
         h.upstream.stopAccepting();
         assert.equal(h.passThrough.idleStreams(h.upstream), 0);
-        await until(() => h.upstream.far[0]!.readableEnded || h.upstream.far[0]!.destroyed, 'stream ended');
+        await untilTurns(() => h.upstream.far[0]!.readableEnded || h.upstream.far[0]!.destroyed, 'stream ended');
         assert.equal((await h.send(GET)).status, 503);
       });
     });
