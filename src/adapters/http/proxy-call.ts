@@ -10,6 +10,7 @@ import { setForwardedHeaders, type TrustedProxies } from './passes/forwarded-hea
 import { hasChunkedBody, isBodyless, stripHopByHopRequestHeaders, stripHopByHopResponseHeaders } from './passes/hop-by-hop.js';
 import { UNSERVED_HEADER } from '../wire/routes.js';
 import { requestTargetProblem } from './passes/request-target.js';
+import { REPLAY_SAFE_METHODS, isConnectionReset } from './passes/replay.js';
 import { withSocketShape } from './socket-shape.js';
 
 /** Raised (as the cause of a 504) when the response headers did not arrive in time. */
@@ -356,8 +357,6 @@ function isConnectTimeout(err: Error): boolean {
   return (err as NodeJS.ErrnoException).code === 'ECONNECT_TIMEOUT';
 }
 
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /** True for a reset of a reused keep-alive connection under a body-less request with a safe method. */
 function isStaleConnectionReset(err: Error, call: Call, req: IncomingMessage): boolean {
   return call.proxyReq?.reusedSocket === true && isResetUnderSafeRequest(err, call, req);
@@ -365,9 +364,7 @@ function isStaleConnectionReset(err: Error, call: Call, req: IncomingMessage): b
 
 /** True for a connection reset (or a reset tunnel stream) under a body-less request with a safe method. */
 function isResetUnderSafeRequest(err: Error, call: Call, req: IncomingMessage): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code !== 'ECONNRESET' && code !== 'EPIPE' && err.name !== 'MuxStreamResetError') return false;
-  if (!SAFE_METHODS.has(req.method ?? 'GET')) return false;
+  if (!isConnectionReset(err) || !REPLAY_SAFE_METHODS.has(req.method ?? 'GET')) return false;
   const length = req.headers['content-length'];
   return !call.chunked && (length === undefined || length === '0');
 }

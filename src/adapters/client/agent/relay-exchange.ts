@@ -43,20 +43,20 @@ export interface Exchange {
 
 /** The access log entry of an exchange that ended with `status` after `durationMs`. */
 export function accessEntry(ex: Exchange, status: number, durationMs: number, endpointId: string): AccessEntry {
-    const { head } = ex;
-    const requestHeaders = headerRecord(head.headers);
-    return {
-      method: head.method,
-      host: headerValue(head.headers, 'host') ?? '',
-      path: head.target.split('?', 1)[0] ?? '/',
-      proto: `HTTP/${head.version}`,
-      status,
-      durationMs,
-      endpointId,
-      bytesIn: ex.body.payload,
-      bytesOut: ex.responseBody?.payload ?? 0,
-      clientIp: lastForwardedFor(headerValue(head.headers, 'x-forwarded-for')),
-      requestHeaders,
-      responseHeaders: ex.response === undefined ? {} : headerRecord(ex.response.headers),
-    };
+  const { head } = ex;
+  const requestHeaders = headerRecord(head.headers);
+  return {
+    method: head.method,
+    host: headerValue(head.headers, 'host') ?? '',
+    path: head.target.split('?', 1)[0] ?? '/',
+    proto: `HTTP/${head.version}`,
+    status,
+    durationMs,
+    endpointId,
+    bytesIn: ex.body.payload,
+    bytesOut: ex.responseBody?.payload ?? 0,
+    clientIp: lastForwardedFor(headerValue(head.headers, 'x-forwarded-for')),
+    requestHeaders,
+    responseHeaders: ex.response === undefined ? {} : headerRecord(ex.response.headers),
+  };
 }

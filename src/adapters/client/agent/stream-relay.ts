@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BodyTracker, requestFraming, responseFraming, wantsClose } from '../../http/relay/http1-body.js';
-import { HttpFramingError, headLength, headerValue, parseRequestHead, parseResponseHead } from '../../http/relay/http1-head.js';
+import { HttpFramingError, MAX_RESPONSE_HEAD, headLength, headerValue, parseRequestHead, parseResponseHead } from '../../http/relay/http1-head.js';
+import { REPLAY_SAFE_METHODS } from '../../http/passes/replay.js';
 import { ProxyErrors, writeJsonErrorToSocket } from '../../wire/json-error.js';
 import { endThenDestroy } from '../../platform/net/close-after-flush.js';
 import { accessEntry, type Exchange, type RelayOwner } from './relay-exchange.js';
@@ -13,9 +14,6 @@ import { accessEntry, type Exchange, type RelayOwner } from './relay-exchange.js
  */
 export const SERVICE_IDLE_LIMIT_MS = 4_000;
 
-/** Largest response head accepted from the service. */
-const MAX_RESPONSE_HEAD = 1024 * 1024;
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The relay of one tunnel stream; see `HttpRelay`. */
 export class StreamRelay {
@@ -112,7 +110,7 @@ export class StreamRelay {
       started: this.owner.clock.now(),
       body: new BodyTracker(framing, 400),
       upgrade,
-      replayable: framing.kind === 'none' && SAFE_METHODS.has(head.method) && !upgrade,
+      replayable: framing.kind === 'none' && REPLAY_SAFE_METHODS.has(head.method) && !upgrade,
       sent: false,
     };
     this.exchange = ex;

@@ -38,6 +38,9 @@ export interface ResponseHead {
   readonly headers: readonly HeaderField[];
 }
 
+/** Largest response head accepted from the next hop (the service, or the agent), status line and headers. */
+export const MAX_RESPONSE_HEAD = 1024 * 1024;
+
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;

@@ -1,14 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancel } from '../../../application/ports/clock.port.js';
 import { BodyTracker, responseFraming, wantsClose, type BodyFraming } from '../../http/relay/http1-body.js';
-import { HttpFramingError, headLength, parseResponseHead, type ResponseHead } from '../../http/relay/http1-head.js';
+import { HttpFramingError, MAX_RESPONSE_HEAD, headLength, parseResponseHead, type ResponseHead } from '../../http/relay/http1-head.js';
 import { chunkHeader, chunkTrailer, lastChunk } from '../../http/relay/request-head.js';
 import { clientConnection } from '../../http/proxy-call.js';
 import { stripHopByHopResponseHeaders } from '../../http/passes/hop-by-hop.js';
 import type { PooledStream, TunnelStreamPool, TunnelStreamUser } from './tunnel-stream-pool.js';
-
-/** Largest response head accepted from the agent. */
-export const MAX_RESPONSE_HEAD = 1024 * 1024;
 
 /** How one request is sent: fixed for every attempt of a call. */
 export interface ExchangeRequest {

@@ -5,6 +5,7 @@ import { UpstreamGoneError, type UpstreamConnection } from '../../../application
 import { ProxyErrors, writeJsonError } from '../../wire/json-error.js';
 import type { TrustedProxies } from '../../http/passes/forwarded-headers.js';
 import { hasChunkedBody } from '../../http/passes/hop-by-hop.js';
+import { REPLAY_SAFE_METHODS, isConnectionReset } from '../../http/passes/replay.js';
 import { ClientGoneError, HeaderTimeoutError, UnforwardableRequestError, prepareHeaders, refuseUnforwardable } from '../../http/proxy-call.js';
 import type { HttpFramingError } from '../../http/relay/http1-head.js';
 import { outgoingTarget, serializeRequestHead } from '../../http/relay/request-head.js';
@@ -19,7 +20,6 @@ export interface PassThroughOptions {
   readonly forwarded?: TrustedProxies;
 }
 
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Methods node:http's client sends without `Content-Length` when they carry no body. */
 const NO_LENGTH_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE', 'CONNECT']);
 
@@ -110,7 +110,7 @@ class PassThroughCall implements ExchangeEvents {
     private readonly headerTimeoutMs: number,
     private readonly resolve: (outcome: ForwardOutcome) => void,
   ) {
-    this.replaySafe = SAFE_METHODS.has(request.method) && !request.chunked && request.length === 0;
+    this.replaySafe = REPLAY_SAFE_METHODS.has(request.method) && !request.chunked && request.length === 0;
   }
 
   start(): void {
@@ -141,7 +141,7 @@ class PassThroughCall implements ExchangeEvents {
   onFailedBeforeResponse(ex: TunnelExchange, err: Error | undefined): void {
     if (this.settled) return;
     const { res } = this.request;
-    const reset = err === undefined || isReset(err);
+    const reset = err === undefined || isConnectionReset(err);
     if (reset && this.replaySafe && !res.headersSent) {
       // A pooled stream the agent closed while idle fails at once: the request never reached the service.
       if (ex.reused && this.retriesLeft > 0) {
@@ -184,12 +184,6 @@ class PassThroughCall implements ExchangeEvents {
     this.settled = true;
     this.resolve(outcome);
   }
-}
-
-/** A connection reset, as the general path's client reports a tunnel stream reset or closed under it. */
-function isReset(err: Error): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || err.name === 'MuxStreamResetError';
 }
 
 function streamClosed(): Error {
